@@ -1,0 +1,372 @@
+/* The sampling pipeline, one row at a time:
+ *
+ *   max pass -> (greedy: first index of the max)
+ *   exp pass: w = exp((x - max) / T), block sums, candidates above a floor every kept token clears
+ *   top-k, then top-p, then min-p: each a cut in rank order, found by radix digits over a short
+ *     candidate list (or a bracket estimated from a strided sample when the nucleus is wide)
+ *   kept mass M and its block sums, then one inverse-CDF walk in token order.
+ *
+ * Every whole-row pass goes through the kernel table, whose sets all produce the same bits; the
+ * rest is this portable code, so every ISA takes the same decisions. A kept set is held as
+ * (thr, tie_end): token i is kept iff w[i] > thr, or w[i] == thr and i < tie_end. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include "pipeline.h"
+#include "radix.h"
+#include "scalar/expw.h"
+
+typedef struct keep {
+    float thr;
+    size_t tie_end;
+} keep;
+
+static inline int kept(keep c, float v, size_t i)
+{
+    return v > c.thr || (v == c.thr && i < c.tie_end);
+}
+
+/* The tokens ranked at or before token b. */
+static keep keep_through(const float *w, uint32_t b)
+{
+    return (keep){w[b], (size_t)b + 1};
+}
+
+/* Intersect with { w >= v }: every token of the set at or above v stays. */
+static keep keep_at_least(keep c, float v, size_t n)
+{
+    return v > c.thr ? (keep){v, n} : c;
+}
+
+/* Rows shorter than this are cut over the whole positive list; longer ones may use samples. */
+#define SAMPLED_MIN_N 16384
+#define SAMPLE_SIZE 2048
+/* A candidate list longer than this is cut through a sampled bracket instead. */
+#define LIST_MAX 4096
+
+typedef struct row {
+    int greedy;
+    uint32_t argmax;
+    const float *w;
+    size_t n;
+    keep keep;
+    double mass;           /* M: the kept weights, block sums added in block order */
+    const uint32_t *list;  /* if not NULL: exactly the kept tokens, ascending */
+    size_t len;
+    const float *bsum;     /* kept mass of each block (of the blocks the list touches) */
+} row;
+
+int nuc_check_params(const nuc_params *p)
+{
+    if (!p || isnan(p->temperature) || p->temperature == INFINITY || p->top_k < 0 ||
+        !(p->top_p >= 0.0f && p->top_p <= 1.0f) || !(p->min_p >= 0.0f && p->min_p <= 1.0f))
+        return NUC_EINVAL;
+    return NUC_OK;
+}
+
+static size_t compact(const float *w, uint32_t *list, size_t len, keep c)
+{
+    size_t m = 0;
+    for (size_t j = 0; j < len; j++)
+        if (kept(c, w[list[j]], list[j]))
+            list[m++] = list[j];
+    return m;
+}
+
+static double list_mass(const float *w, const uint32_t *list, size_t len)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < len; j++)
+        s += w[list[j]];
+    return s;
+}
+
+/* A cut over a copy of list (the cut overwrites what it is given). */
+static nuc_cut cut_copy(const float *w, const uint32_t *list, size_t len, uint32_t *scratch,
+                        nuc_cut_mode mode, size_t k, double target, double above)
+{
+    memcpy(scratch, list, len * sizeof *list);
+    return nuc_radix_cut(w, scratch, len, mode, k, target, above);
+}
+
+/* Every stride-th token with w > 0, into out; returns how many. */
+static size_t strided_sample(const float *w, size_t n, size_t stride, uint32_t *out)
+{
+    size_t m = 0;
+    for (size_t i = stride / 2; i < n; i += stride)
+        if (w[i] > 0.0f)
+            out[m++] = (uint32_t)i;
+    return m;
+}
+
+/* The weight of rank q in a sample (q >= 1), or 0 if the sample has fewer tokens. */
+static float sample_rank_value(const float *w, const uint32_t *smp, size_t m, size_t q,
+                               uint32_t *scratch)
+{
+    if (q > m)
+        return 0.0f;
+    const nuc_cut c = cut_copy(w, smp, m, scratch, NUC_CUT_COUNT, q, 0.0, 0.0);
+    return w[c.index];
+}
+
+/* A list that surely holds the top kk tokens of a long row: all tokens at or above a weight
+ * that, in a strided sample, enough tokens clear. Falls back to every positive token. */
+static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, size_t kk)
+{
+    size_t len = 0;
+    if (n >= SAMPLED_MIN_N) {
+        const size_t stride = n / SAMPLE_SIZE;
+        const size_t m = strided_sample(s->w, n, stride, s->work);
+        /* Expected sample hits above the k-th token are kk/stride; ask for 1.5x that plus four
+         * standard deviations and a floor, so a shortfall (the fallback) is rare. */
+        const double e = (double)kk / (double)stride;
+        const size_t q = (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0);
+        const float lo = sample_rank_value(s->w, s->work, m, q, s->work + m);
+        if (lo > 0.0f)
+            len = kt->select(s->w, n, lo, FLT_MAX, s->cand);
+    }
+    if (len < kk)
+        len = kt->select(s->w, n, FLT_MIN, FLT_MAX, s->cand);
+    return len;
+}
+
+/* The top-p cut over every positive token of a row too wide for a candidate list: estimate the
+ * cut from a strided sample, bracket it by four standard deviations of the sampled rank, add the
+ * mass above the bracket in one pass and cut only inside it. Falls back to the whole row. */
+static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, double target,
+                            double top_p, keep c)
+{
+    const float *w = s->w;
+    const size_t stride = n / SAMPLE_SIZE;
+    const size_t m = strided_sample(w, n, stride, s->work);
+    uint32_t *scratch = s->work + m;
+    const double smass = list_mass(w, s->work, m);
+    const nuc_cut est = cut_copy(w, s->work, m, scratch, NUC_CUT_MASS, 0, top_p * smass, 0.0);
+    const size_t r = est.found ? est.rank : m;
+    const size_t delta = (size_t)(4.0 * sqrt((double)m)) + 16;
+    const float hi = r > delta ? sample_rank_value(w, s->work, m, r - delta, scratch) : 2.0f;
+    const float lo = sample_rank_value(w, s->work, m, r + delta, scratch);
+    if (hi > 0.0f && lo > 0.0f) {
+        size_t above_count;
+        const double above = kt->kept_sum(w, n, hi, 0, s->bsum, &above_count);
+        if (above <= target) {
+            const size_t len = kt->select(w, n, lo, hi, s->cand);
+            const nuc_cut cut = nuc_radix_cut(w, s->cand, len, NUC_CUT_MASS, 0, target, above);
+            if (cut.found)
+                return keep_through(w, cut.index);
+        }
+    }
+    const size_t len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
+    const nuc_cut cut = nuc_radix_cut(w, s->cand, len, NUC_CUT_MASS, 0, target, 0.0);
+    return cut.found ? keep_through(w, cut.index) : c;
+}
+
+/* The kept mass and its block sums from the list of kept tokens: lane by lane, exactly as the
+ * kept_sum kernel adds them (a token outside the list adds +0 there, which changes nothing). */
+static double list_block_sums(const float *w, const uint32_t *list, size_t len, float *bsum)
+{
+    double total = 0.0;
+    for (size_t j = 0; j < len;) {
+        const size_t blk = list[j] / NUC_BLOCK;
+        float lane[NUC_LANES] = {0};
+        for (; j < len && list[j] / NUC_BLOCK == blk; j++)
+            lane[list[j] % NUC_LANES] += w[list[j]];
+        bsum[blk] = nuc_lane_fold(lane);
+        total += bsum[blk];
+    }
+    return total;
+}
+
+/* Runs the max, exp and filter stages on a validated row. */
+static int filter_row(nuc_sampler *s, const nuc_kernels *kt, const float *x, size_t n,
+                      const nuc_params *p, row *out)
+{
+    float m;
+    const int rc = kt->max(x, n, &m);
+    if (rc != NUC_OK)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->w = s->w;
+    if (p->temperature <= 0.0f) {
+        out->greedy = 1;
+        out->argmax = (uint32_t)kt->find_first(x, n, m);
+        return NUC_OK;
+    }
+    /* 1/T overflows for T < 2.9e-39; FLT_MAX then still sends every non-max token to 0. */
+    const float inv_t = fminf(1.0f / p->temperature, FLT_MAX);
+    const int use_k = p->top_k > 0 && (size_t)p->top_k < n;
+    const int use_p = p->top_p < 1.0f;
+    const int use_min = p->min_p > 0.0f;
+
+    /* A floor under every kept weight, known before the exp pass. Top-p never keeps a token
+     * below (1 - top_p) * S_k / n_k (S_k <= the mass before it + n_k times its weight), and
+     * S_k >= 1 (the max has weight 1) and n_k <= n; the 1e-4 absorbs rounding. */
+    float lo = 0.0f;
+    if (use_p)
+        lo = (float)fmax(0.0, (1.0 - p->top_p - 1e-4) / (double)n);
+    if (use_min)
+        lo = fmaxf(lo, p->min_p);
+    size_t len = 0;
+    const double total = kt->exp_sum(x, n, m, inv_t, s->w, s->bsum, lo, s->cand, &len);
+    const float *w = s->w;
+    int have_list = lo > 0.0f;  /* s->cand[0..len) holds every token the filters may keep */
+    float list_floor = lo;           /* ... namely those with w >= list_floor within out->keep */
+    int bsum_valid = 1;         /* s->bsum still holds the exp pass's block sums */
+    keep c = {0.0f, 0};         /* every token with w > 0 */
+    double uni_mass = total;    /* the survivors top-p renormalises over */
+    size_t uni_n = n;
+
+    if (use_k) {
+        const size_t kk = (size_t)p->top_k;
+        if (!have_list || len < kk) {
+            len = top_k_candidates(s, kt, n, kk);
+            have_list = 1;
+            list_floor = 0.0f;
+        }
+        if (len >= kk) { /* else top-k keeps every positive token: nothing to cut */
+            const nuc_cut cut = cut_copy(w, s->cand, len, s->work, NUC_CUT_COUNT, kk, 0, 0);
+            c = keep_through(w, cut.index);
+            len = compact(w, s->cand, len, c);
+            uni_mass = list_mass(w, s->cand, len);
+            uni_n = len;
+        }
+    }
+    if (use_p) {
+        const double target = (double)p->top_p * uni_mass;
+        const float lp = (float)fmax(0.0, (1.0 - p->top_p - 1e-4) * uni_mass / (double)uni_n);
+        if (have_list && lp > list_floor) {
+            len = compact(w, s->cand, len, (keep){lp, n});
+            list_floor = lp;
+        }
+        if (!have_list && n < SAMPLED_MIN_N) {
+            len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
+            have_list = 1;
+            list_floor = 0.0f;
+        }
+        if (have_list && (len <= LIST_MAX || n < SAMPLED_MIN_N || use_k)) {
+            const nuc_cut cut = cut_copy(w, s->cand, len, s->work, NUC_CUT_MASS, 0, target, 0);
+            c = cut.found ? keep_through(w, cut.index) : keep_at_least(c, list_floor, n);
+        } else {
+            c = top_p_bracketed(s, kt, n, target, p->top_p, c);
+            have_list = 0;
+            bsum_valid = 0;
+        }
+    }
+    if (use_min)
+        c = keep_at_least(c, p->min_p, n);
+
+    out->keep = c;
+    if (have_list) {
+        len = compact(w, s->cand, len, c);
+        out->list = s->cand;
+        out->len = len;
+        out->mass = list_block_sums(w, s->cand, len, s->bsum);
+    } else if (c.thr == 0.0f && c.tie_end == 0 && bsum_valid) {
+        out->mass = total;
+    } else {
+        size_t count;
+        out->mass = kt->kept_sum(w, n, c.thr, c.tie_end, s->bsum, &count);
+    }
+    out->bsum = s->bsum;
+    return NUC_OK;
+}
+
+/* Inverse CDF in token order: the first kept token whose prefix sum exceeds u * M. Block sums
+ * are carried in double; inside the chosen block the prefix is added in float, token by token.
+ * Where the two orders round apart and no token crosses, the block's last kept token is taken. */
+static uint32_t draw(const row *r, double u)
+{
+    const double target = u * r->mass;
+    const float *w = r->w;
+    double run = 0.0;
+    if (r->list) {
+        for (size_t j = 0; j < r->len;) {
+            const size_t blk = r->list[j] / NUC_BLOCK;
+            size_t end = j;
+            while (end < r->len && r->list[end] / NUC_BLOCK == blk)
+                end++;
+            if (run + r->bsum[blk] > target) {
+                float prefix = 0.0f;
+                for (; j < end - 1; j++) {
+                    prefix += w[r->list[j]];
+                    if (run + prefix > target)
+                        break;
+                }
+                return r->list[j];
+            }
+            run += r->bsum[blk];
+            j = end;
+        }
+        return r->list[r->len - 1];
+    }
+    const size_t nb = NUC_NBLOCKS(r->n);
+    size_t blk = 0, last_with_mass = 0;
+    for (; blk < nb && !(run + r->bsum[blk] > target); blk++) {
+        if (r->bsum[blk] > 0.0f)
+            last_with_mass = blk;
+        run += r->bsum[blk];
+    }
+    const int crossed = blk < nb;
+    if (!crossed)
+        blk = last_with_mass;
+    const size_t start = blk * NUC_BLOCK;
+    const size_t end = r->n - start < NUC_BLOCK ? r->n : start + NUC_BLOCK;
+    float prefix = 0.0f;
+    size_t last = start;
+    for (size_t i = start; i < end; i++) {
+        if (!kept(r->keep, w[i], i))
+            continue;
+        last = i;
+        prefix += w[i];
+        if (crossed && run + prefix > target)
+            break;
+    }
+    return (uint32_t)last;
+}
+
+static int check_row(const nuc_sampler *s, const float *logits, size_t n, const nuc_params *p)
+{
+    if (!s || !logits || n == 0 || n > s->cap || n > (size_t)INT32_MAX)
+        return NUC_EINVAL;
+    return nuc_check_params(p);
+}
+
+int nuc_sample_u(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p, double u,
+                 int32_t *token)
+{
+    int rc = check_row(s, logits, n, p);
+    if (rc != NUC_OK || !token || !(u >= 0.0 && u < 1.0))
+        return rc != NUC_OK ? rc : NUC_EINVAL;
+    row r;
+    rc = filter_row(s, nuc_active_kernels(), logits, n, p, &r);
+    if (rc != NUC_OK)
+        return rc;
+    *token = (int32_t)(r.greedy ? r.argmax : draw(&r, u));
+    return NUC_OK;
+}
+
+int nuc_sample(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p,
+               uint64_t seed, uint64_t stream, uint64_t step, int32_t *token)
+{
+    return nuc_sample_u(s, logits, n, p, nuc_uniform(seed, stream, step), token);
+}
+
+int nuc_probs(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p, float *q)
+{
+    int rc = check_row(s, logits, n, p);
+    if (rc != NUC_OK || !q)
+        return rc != NUC_OK ? rc : NUC_EINVAL;
+    const nuc_kernels *kt = nuc_active_kernels();
+    row r;
+    rc = filter_row(s, kt, logits, n, p, &r);
+    if (rc != NUC_OK)
+        return rc;
+    if (r.greedy) {
+        memset(q, 0, n * sizeof *q);
+        q[r.argmax] = 1.0f;
+        return NUC_OK;
+    }
+    kt->scale_kept(r.w, n, r.keep.thr, r.keep.tie_end, (float)(1.0 / r.mass), q);
+    return NUC_OK;
+}

@@ -1,0 +1,18 @@
+/* What the public entry points share: the sampler and the filtered row. */
+#ifndef NUC_PIPELINE_H
+#define NUC_PIPELINE_H
+#include "nucleus.h"
+#include "kernels.h"
+
+struct nuc_sampler {
+    size_t cap;      /* longest row */
+    float *w;        /* cap weights exp((x - max) / T) */
+    float *bsum;     /* NUC_NBLOCKS(cap) block sums */
+    uint32_t *cand;  /* cap candidate indices */
+    uint32_t *work;  /* cap more: copies that the radix cut may overwrite, samples */
+    void *mem;
+};
+
+/* 0 if p holds valid parameters, else NUC_EINVAL. */
+int nuc_check_params(const nuc_params *p);
+#endif

@@ -1,0 +1,31 @@
+/* Reference max pass and first-index search. */
+#include <float.h>
+#include <math.h>
+#include "nucleus.h"
+#include "kernels.h"
+#include "scalar/scalar.h"
+
+int nuc_max_scalar(const float *x, size_t n, float *max)
+{
+    float m = -INFINITY;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float v = x[i];
+        bad |= (v != v) | (v > FLT_MAX); /* NaN or +inf */
+        m = v > m ? v : m;
+    }
+    if (bad)
+        return NUC_ENONFINITE;
+    if (m == -INFINITY)
+        return NUC_EMASKED;
+    *max = m;
+    return NUC_OK;
+}
+
+size_t nuc_find_first_scalar(const float *x, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] == v)
+            return i;
+    return n;
+}

@@ -1,0 +1,26 @@
+/* An independent double-precision reference for the sampling semantics (README "Semantics").
+ * Slow on purpose: it sorts. It shares no code with the library. */
+#ifndef NUC_TESTS_ORACLE_H
+#define NUC_TESTS_ORACLE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "nucleus.h"
+
+typedef struct oracle_diag {
+    size_t kept;        /* |F|, the number of tokens that survive the filters */
+    double mass;        /* M, the kept mass relative to the whole softmax */
+    int near_top_p;     /* 1 if a top-p decision lies within the rounding margin */
+    int near_min_p;     /* 1 if a min-p decision lies within the rounding margin */
+    int near_rank;      /* 1 if two differing logits have probabilities within 1e-6 relative
+                           across a top-k / top-p cut */
+    int near_sample;    /* oracle_sample only: u*M within 1e-6*M of a prefix-sum boundary */
+} oracle_diag;
+
+/* q[0..n-1] = the filtered distribution in double. Returns NUC_OK or the error code the
+ * library must return (validation). diag may be NULL. */
+int oracle_probs(const float *x, size_t n, const nuc_params *p, double *q, oracle_diag *diag);
+
+/* The token for uniform u. Returns NUC_OK or the expected error code. */
+int oracle_sample(const float *x, size_t n, const nuc_params *p, double u, int32_t *token,
+                  oracle_diag *diag);
+#endif
