@@ -82,82 +82,105 @@ static double list_mass(const float *w, const uint32_t *list, size_t len)
 }
 
 /* A cut over a copy of list (the cut overwrites what it is given). */
-static nuc_cut cut_copy(const float *w, const uint32_t *list, size_t len, uint32_t *scratch,
-                        nuc_cut_mode mode, size_t k, double target, double above)
+static nuc_cut cut_copy(const float *w, const uint32_t *list, size_t len, float lo,
+                        uint32_t *scratch, nuc_cut_mode mode, size_t k, double target)
 {
     memcpy(scratch, list, len * sizeof *list);
-    return nuc_radix_cut(w, scratch, len, mode, k, target, above);
+    return nuc_radix_cut(w, scratch, len, fmaxf(lo, FLT_MIN), 1.0f, mode, k, target, 0.0);
 }
 
-/* Every stride-th token with w > 0, into out; returns how many. */
-static size_t strided_sample(const float *w, size_t n, size_t stride, uint32_t *out)
+/* A histogram of every stride-th positive weight of a long row, the cheap picture of its
+ * distribution from which the wide cuts are bracketed. Returns the sample size. */
+static size_t sample_hist(const float *w, size_t n, uint32_t *smp, nuc_hist *h)
 {
+    const size_t stride = n / SAMPLE_SIZE;
     size_t m = 0;
+    float lo = 1.0f;
     for (size_t i = stride / 2; i < n; i += stride)
-        if (w[i] > 0.0f)
-            out[m++] = (uint32_t)i;
+        if (w[i] > 0.0f) {
+            smp[m++] = (uint32_t)i;
+            lo = fminf(lo, w[i]);
+        }
+    nuc_hist_range(h, lo, 1.0f);
+    nuc_hist_fill(h, w, smp, m);
     return m;
 }
 
-/* The weight of rank q in a sample (q >= 1), or 0 if the sample has fewer tokens. */
-static float sample_rank_value(const float *w, const uint32_t *smp, size_t m, size_t q,
-                               uint32_t *scratch)
+/* The bucket (from the top) in which the sample's running count first reaches q; -1 if never. */
+static int bucket_at_rank(const nuc_hist *h, size_t q)
 {
-    if (q > m)
-        return 0.0f;
-    const nuc_cut c = cut_copy(w, smp, m, scratch, NUC_CUT_COUNT, q, 0.0, 0.0);
-    return w[c.index];
+    size_t seen = 0;
+    for (int d = 255; d >= 0; d--) {
+        seen += h->count[d];
+        if (seen >= q)
+            return d;
+    }
+    return -1;
 }
 
-/* A list that surely holds the top kk tokens of a long row: all tokens at or above a weight
- * that, in a strided sample, enough tokens clear. Falls back to every positive token. */
-static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, size_t kk)
+/* A list that surely holds the top kk tokens of a row: every token at or above a weight that
+ * enough sampled tokens clear (1.5x the expected count plus four standard deviations), else
+ * every positive token. Returns the list length; *lo receives its floor. */
+static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, size_t kk,
+                               float *lo)
 {
     size_t len = 0;
+    *lo = FLT_MIN;
     if (n >= SAMPLED_MIN_N) {
-        const size_t stride = n / SAMPLE_SIZE;
-        const size_t m = strided_sample(s->w, n, stride, s->work);
-        /* Expected sample hits above the k-th token are kk/stride; ask for 1.5x that plus four
-         * standard deviations and a floor, so a shortfall (the fallback) is rare. */
-        const double e = (double)kk / (double)stride;
-        const size_t q = (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0);
-        const float lo = sample_rank_value(s->w, s->work, m, q, s->work + m);
-        if (lo > 0.0f)
-            len = kt->select(s->w, n, lo, FLT_MAX, s->cand);
+        nuc_hist h;
+        sample_hist(s->w, n, s->work, &h);
+        const double e = (double)kk / (double)(n / SAMPLE_SIZE);
+        const int d = bucket_at_rank(&h, (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0));
+        if (d >= 0) {
+            *lo = nuc_hist_lower_edge(&h, d);
+            len = kt->select(s->w, n, *lo, FLT_MAX, s->cand);
+        }
     }
-    if (len < kk)
+    if (len < kk) {
+        *lo = FLT_MIN;
         len = kt->select(s->w, n, FLT_MIN, FLT_MAX, s->cand);
+    }
     return len;
 }
 
-/* The top-p cut over every positive token of a row too wide for a candidate list: estimate the
- * cut from a strided sample, bracket it by four standard deviations of the sampled rank, add the
- * mass above the bracket in one pass and cut only inside it. Falls back to the whole row. */
+/* The top-p cut over every positive token of a row too wide for a candidate list: estimate where
+ * the sample's mass crosses top_p, bracket that rank by three standard deviations of a sampled
+ * quantile (at most 1.5 sqrt(m)), add the mass above the bracket in one pass and cut only inside
+ * it. Falls back to the whole row when the cut is not inside. */
 static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, double target,
                             double top_p, keep c)
 {
     const float *w = s->w;
-    const size_t stride = n / SAMPLE_SIZE;
-    const size_t m = strided_sample(w, n, stride, s->work);
-    uint32_t *scratch = s->work + m;
-    const double smass = list_mass(w, s->work, m);
-    const nuc_cut est = cut_copy(w, s->work, m, scratch, NUC_CUT_MASS, 0, top_p * smass, 0.0);
-    const size_t r = est.found ? est.rank : m;
-    const size_t delta = (size_t)(4.0 * sqrt((double)m)) + 16;
-    const float hi = r > delta ? sample_rank_value(w, s->work, m, r - delta, scratch) : 2.0f;
-    const float lo = sample_rank_value(w, s->work, m, r + delta, scratch);
-    if (hi > 0.0f && lo > 0.0f) {
-        size_t above_count;
-        const double above = kt->kept_sum(w, n, hi, 0, s->bsum, &above_count);
-        if (above <= target) {
-            const size_t len = kt->select(w, n, lo, hi, s->cand);
-            const nuc_cut cut = nuc_radix_cut(w, s->cand, len, NUC_CUT_MASS, 0, target, above);
-            if (cut.found)
-                return keep_through(w, cut.index);
-        }
+    nuc_hist h;
+    const size_t m = sample_hist(w, n, s->work, &h);
+    double smass = 0.0;
+    for (int d = 0; d < 256; d++)
+        smass += h.mass[d];
+    size_t rank = 0;
+    double run = 0.0;
+    for (int d = 255; d >= 0 && run <= top_p * smass; d--) {
+        run += h.mass[d];
+        rank += h.count[d];
     }
-    const size_t len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
-    const nuc_cut cut = nuc_radix_cut(w, s->cand, len, NUC_CUT_MASS, 0, target, 0.0);
+    const size_t delta = (size_t)(1.5 * sqrt((double)m)) + 8;
+    const int d_hi = rank > delta ? bucket_at_rank(&h, rank - delta) : 255;
+    const int d_lo = bucket_at_rank(&h, rank + delta);
+    float hi = d_hi == 255 ? 1.0f : nuc_hist_upper_edge(&h, d_hi);
+    float lo = d_lo >= 0 ? nuc_hist_lower_edge(&h, d_lo) : FLT_MIN;
+    size_t above_count;
+    double above = kt->kept_sum(w, n, hi, 0, s->bsum, &above_count);
+    if (above > target) {
+        /* A few heavy tokens the sample missed carry the cut above the bracket: cut among them. */
+        lo = nextafterf(hi, 2.0f);
+        hi = 1.0f;
+        above = 0.0;
+    }
+    size_t len = kt->select(w, n, lo, hi, s->cand);
+    nuc_cut cut = nuc_radix_cut(w, s->cand, len, lo, hi, NUC_CUT_MASS, 0, target, above);
+    if (!cut.found) { /* the cut lies below the bracket: take the whole row */
+        len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
+        cut = nuc_radix_cut(w, s->cand, len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
+    }
     return cut.found ? keep_through(w, cut.index) : c;
 }
 
@@ -220,12 +243,12 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, const float *x, siz
     if (use_k) {
         const size_t kk = (size_t)p->top_k;
         if (!have_list || len < kk) {
-            len = top_k_candidates(s, kt, n, kk);
+            len = top_k_candidates(s, kt, n, kk, &list_floor);
             have_list = 1;
-            list_floor = 0.0f;
         }
         if (len >= kk) { /* else top-k keeps every positive token: nothing to cut */
-            const nuc_cut cut = cut_copy(w, s->cand, len, s->work, NUC_CUT_COUNT, kk, 0, 0);
+            const nuc_cut cut =
+                cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_COUNT, kk, 0.0);
             c = keep_through(w, cut.index);
             len = compact(w, s->cand, len, c);
             uni_mass = list_mass(w, s->cand, len);
@@ -235,17 +258,19 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, const float *x, siz
     if (use_p) {
         const double target = (double)p->top_p * uni_mass;
         const float lp = (float)fmax(0.0, (1.0 - p->top_p - 1e-4) * uni_mass / (double)uni_n);
-        if (have_list && lp > list_floor) {
-            len = compact(w, s->cand, len, (keep){lp, n});
-            list_floor = lp;
-        }
         if (!have_list && n < SAMPLED_MIN_N) {
             len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
             have_list = 1;
-            list_floor = 0.0f;
+            list_floor = FLT_MIN;
         }
+        /* A long list on a long row is not worth narrowing token by token: bracket instead. */
         if (have_list && (len <= LIST_MAX || n < SAMPLED_MIN_N || use_k)) {
-            const nuc_cut cut = cut_copy(w, s->cand, len, s->work, NUC_CUT_MASS, 0, target, 0);
+            if (lp > list_floor) {
+                len = compact(w, s->cand, len, (keep){lp, n});
+                list_floor = lp;
+            }
+            const nuc_cut cut =
+                cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_MASS, 0, target);
             c = cut.found ? keep_through(w, cut.index) : keep_at_least(c, list_floor, n);
         } else {
             c = top_p_bracketed(s, kt, n, target, p->top_p, c);

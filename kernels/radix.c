@@ -1,41 +1,74 @@
-/* Radix select on the bits of non-negative floats, whose order as unsigned integers is their
- * order as numbers. Four digits (8, 8, 8, 7 bits from the top; the sign bit is always 0) narrow
- * the list to the tokens that share the cut's value; their ties are then walked in index
- * order, which is the rank order the contract fixes for ties. */
+/* Radix select on the bits of positive floats, whose order as unsigned integers is their order
+ * as numbers. Each level splits the range of the values still in the list into 256 buckets by
+ * the bits (so a narrow bracket is split as finely as a wide one), keeps the bucket that holds
+ * the cut and narrows the list to it. When one value is left, its ties are walked in index
+ * order, the rank order the contract fixes for ties. Heavy ties end after one level. */
 #include <string.h>
 #include "radix.h"
 #include "scalar/expw.h"
 
-static const struct { int shift; uint32_t mask; } digits[4] = {
-    {23, 0xff}, {15, 0xff}, {7, 0xff}, {0, 0x7f}};
+static float from_bits(uint32_t b)
+{
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
 
-nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, nuc_cut_mode mode, size_t k,
-                      double target, double above)
+static void hist_span(nuc_hist *h, uint32_t base, uint32_t span /* >= 1 */)
+{
+    int bits = 0;
+    while (bits < 32 && ((uint64_t)span - 1) >> bits)
+        bits++;
+    h->base = base;
+    h->shift = bits > 8 ? bits - 8 : 0;
+}
+
+void nuc_hist_range(nuc_hist *h, float lo, float hi)
+{
+    hist_span(h, nuc_f32_bits(lo), nuc_f32_bits(hi) - nuc_f32_bits(lo) + 1);
+}
+
+void nuc_hist_fill(nuc_hist *h, const float *w, const uint32_t *list, size_t len)
+{
+    memset(h->count, 0, sizeof h->count);
+    memset(h->mass, 0, sizeof h->mass);
+    for (size_t j = 0; j < len; j++) {
+        const float v = w[list[j]];
+        const uint32_t d = (nuc_f32_bits(v) - h->base) >> h->shift;
+        h->count[d]++;
+        h->mass[d] += v;
+    }
+}
+
+float nuc_hist_lower_edge(const nuc_hist *h, int d)
+{
+    return from_bits(h->base + ((uint32_t)d << h->shift));
+}
+
+float nuc_hist_upper_edge(const nuc_hist *h, int d)
+{
+    return from_bits(h->base + ((uint32_t)d << h->shift) + ((1u << h->shift) - 1));
+}
+
+nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, float hi,
+                      nuc_cut_mode mode, size_t k, double target, double above)
 {
     nuc_cut cut = {0, 0, len};
+    if (len == 0)
+        return cut;
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
-    for (int level = 0; level < 4 && len > 0; level++) {
-        const int shift = digits[level].shift;
-        const uint32_t mask = digits[level].mask;
-        uint32_t count[256];
-        double mass[256];
-        memset(count, 0, sizeof count);
-        memset(mass, 0, sizeof mass);
-        for (size_t j = 0; j < len; j++) {
-            const float v = w[list[j]];
-            const uint32_t d = (nuc_f32_bits(v) >> shift) & mask;
-            count[d]++;
-            if (mode == NUC_CUT_MASS)
-                mass[d] += v;
-        }
+    nuc_hist h;
+    nuc_hist_range(&h, lo, hi);
+    for (int level = 0;; level++) {
+        nuc_hist_fill(&h, w, list, len);
         int sel = -1, last_nonempty = -1;
         size_t before_last = ranked_before;
         double above_last = above;
-        for (int d = (int)mask; d >= 0; d--) {
-            if (!count[d])
+        for (int d = 255; d >= 0; d--) {
+            if (!h.count[d])
                 continue;
-            const int cut_here = mode == NUC_CUT_COUNT ? ranked_before + count[d] >= k
-                                                       : above + mass[d] > target;
+            const int cut_here = mode == NUC_CUT_COUNT ? ranked_before + h.count[d] >= k
+                                                       : above + h.mass[d] > target;
             if (cut_here) {
                 sel = d;
                 break;
@@ -43,24 +76,33 @@ nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, nuc_cut_mode m
             last_nonempty = d;
             before_last = ranked_before;
             above_last = above;
-            ranked_before += count[d];
-            if (mode == NUC_CUT_MASS)
-                above += mass[d];
+            ranked_before += h.count[d];
+            above += h.mass[d];
         }
         if (sel < 0) {
             if (level == 0)
                 return cut; /* the cut lies after the whole list */
-            /* The parent bucket held the cut but its digits, summed in another order, fall a
-             * rounding error short: the cut is at the bucket's last token. */
+            /* The parent bucket held the cut but its sub-buckets, summed in another order, fall
+             * a rounding error short: the cut is at the bucket's last token. */
             sel = last_nonempty;
             ranked_before = before_last;
             above = above_last;
         }
+        /* Narrow the list to the bucket, and the next level's range to the values in it. */
         size_t kept = 0;
-        for (size_t j = 0; j < len; j++)
-            if (((nuc_f32_bits(w[list[j]]) >> shift) & mask) == (uint32_t)sel)
+        uint32_t lo_bits = UINT32_MAX, hi_bits = 0;
+        for (size_t j = 0; j < len; j++) {
+            const uint32_t b = nuc_f32_bits(w[list[j]]);
+            if ((b - h.base) >> h.shift == (uint32_t)sel) {
                 list[kept++] = list[j];
+                lo_bits = b < lo_bits ? b : lo_bits;
+                hi_bits = b > hi_bits ? b : hi_bits;
+            }
+        }
         len = kept;
+        if (lo_bits == hi_bits)
+            break; /* one value left: only ties remain */
+        hist_span(&h, lo_bits, hi_bits - lo_bits + 1);
     }
     /* Every token left has the same weight: ties, ranked by index. */
     size_t last = 0;
