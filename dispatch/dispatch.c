@@ -19,25 +19,29 @@
 static const nuc_kernels nuc_kernels_scalar = {
     nuc_max_scalar, nuc_find_first_scalar, nuc_exp_sum_scalar, nuc_kept_sum_scalar,
     nuc_scale_kept_scalar, nuc_select_scalar,
+    nuc_bf16_to_f32_scalar, nuc_f16_to_f32_scalar,
 };
 #ifdef NUC_HAVE_X86
 static const nuc_kernels nuc_kernels_avx2 = {
     nuc_max_avx2, nuc_find_first_avx2, nuc_exp_sum_avx2, nuc_kept_sum_avx2,
     nuc_scale_kept_avx2, nuc_select_avx2,
+    nuc_bf16_to_f32_scalar, nuc_f16_to_f32_scalar,
 };
 static const nuc_kernels nuc_kernels_avx512 = {
     nuc_max_avx512, nuc_find_first_avx512, nuc_exp_sum_avx512, nuc_kept_sum_avx512,
     nuc_scale_kept_avx512, nuc_select_avx512,
+    nuc_bf16_to_f32_scalar, nuc_f16_to_f32_scalar,
 };
 #endif
 #ifdef NUC_HAVE_NEON
 static const nuc_kernels nuc_kernels_neon = {
     nuc_max_neon, nuc_find_first_neon, nuc_exp_sum_neon, nuc_kept_sum_neon,
     nuc_scale_kept_neon, nuc_select_neon,
+    nuc_bf16_to_f32_scalar, nuc_f16_to_f32_scalar,
 };
 #endif
 
-#ifdef NUC_HAVE_X86
+#if defined(NUC_HAVE_X86) || (defined(NUC_HAVE_NEON) && !defined(__aarch64__))
 #include <cpuid.h>
 
 static uint64_t xgetbv0(void)
@@ -83,8 +87,13 @@ const nuc_kernels *nuc_kernels_for(int isa)
     case NUC_ISA_AVX512: return x86_supports(NUC_ISA_AVX512) ? &nuc_kernels_avx512 : NULL;
 #endif
 #ifdef NUC_HAVE_NEON
-    /* aarch64 always has Advanced SIMD; on x86 this is the SIMDe translation of the same code. */
-    case NUC_ISA_NEON: return &nuc_kernels_neon;
+#ifdef __aarch64__
+    case NUC_ISA_NEON: return &nuc_kernels_neon; /* Advanced SIMD is baseline on aarch64 */
+#else
+    /* The SIMDe translation of the same code, built with AVX2 and FMA for a true fused
+     * multiply-add: runnable where those are. */
+    case NUC_ISA_NEON: return x86_supports(NUC_ISA_AVX2) ? &nuc_kernels_neon : NULL;
+#endif
 #endif
     default: return NULL;
     }

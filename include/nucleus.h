@@ -71,6 +71,33 @@ NUC_API int nuc_sample_u(nuc_sampler *s, const float *logits, size_t n, const nu
 NUC_API int nuc_probs(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p,
                       float *q);
 
+/* Logits as servers hold them: bf16 and fp16 are widened to float inside the passes, a few
+ * thousand at a time (never a full float copy), so the answers equal converting first. */
+typedef enum { NUC_DTYPE_F32, NUC_DTYPE_BF16, NUC_DTYPE_F16 } nuc_dtype;
+NUC_API int nuc_sample_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                             const nuc_params *p, uint64_t seed, uint64_t stream, uint64_t step,
+                             int32_t *token);
+NUC_API int nuc_sample_u_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                               const nuc_params *p, double u, int32_t *token);
+NUC_API int nuc_probs_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                            const nuc_params *p, float *q);
+
+/* Log-probabilities as serving APIs return them: log pi of the sampled token and of the n_top
+ * most likely tokens in rank order (n_top <= NUC_MAX_TOP_LOGPROBS), where pi is the softmax at
+ * the request's temperature before any filter (temperature <= 0: at temperature 1). The top
+ * list comes from the same candidate cut as top-k; the vocabulary is never sorted. */
+#define NUC_MAX_TOP_LOGPROBS 20
+typedef struct nuc_logprobs {
+    float token_logprob;
+    int32_t n_top;
+    int32_t top_ids[NUC_MAX_TOP_LOGPROBS];
+    float top_logprobs[NUC_MAX_TOP_LOGPROBS];
+} nuc_logprobs;
+/* The token of nuc_sample_u_typed, and its log-probabilities. */
+NUC_API int nuc_sample_logprobs(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                                const nuc_params *p, double u, int n_top, int32_t *token,
+                                nuc_logprobs *out);
+
 /* rows rows of n logits, row r at logits + r * row_stride (row_stride >= n). p holds n_params
  * entries: 1 (shared) or rows (one per row). streams NULL means stream = row index. threads:
  * 0 = all cores, negative = NUC_EINVAL. Row r's token equals nuc_sample on that row alone.

@@ -45,7 +45,8 @@ nuc_sampler *nuc_sampler_new(size_t max_vocab)
     const size_t w_bytes = round_up(max_vocab * sizeof(float));
     const size_t b_bytes = round_up(NUC_NBLOCKS(max_vocab) * sizeof(float));
     const size_t i_bytes = round_up(max_vocab * sizeof(uint32_t));
-    char *mem = aligned_alloc(ALIGN, w_bytes + b_bytes + 2 * i_bytes);
+    const size_t c_bytes = NUC_CHUNK * sizeof(float);
+    char *mem = aligned_alloc(ALIGN, w_bytes + b_bytes + 2 * i_bytes + c_bytes);
     if (!mem) {
         free(s);
         return NULL;
@@ -56,6 +57,7 @@ nuc_sampler *nuc_sampler_new(size_t max_vocab)
     s->bsum = (float *)(mem + w_bytes);
     s->cand = (uint32_t *)(mem + w_bytes + b_bytes);
     s->work = (uint32_t *)(mem + w_bytes + b_bytes + i_bytes);
+    s->chunk = (float *)(mem + w_bytes + b_bytes + 2 * i_bytes);
     return s;
 }
 
@@ -75,19 +77,6 @@ size_t nuc_sampler_capacity(const nuc_sampler *s)
 static int check_vector(const float *x, size_t n, const void *out)
 {
     return (!x || !out || n == 0 || n > (size_t)INT32_MAX) ? NUC_EINVAL : NUC_OK;
-}
-
-int nuc_argmax(const float *x, size_t n, int32_t *index)
-{
-    int rc = check_vector(x, n, index);
-    if (rc != NUC_OK)
-        return rc;
-    const nuc_kernels *kt = nuc_active_kernels();
-    float m;
-    rc = kt->max(x, n, &m);
-    if (rc == NUC_OK)
-        *index = (int32_t)kt->find_first(x, n, m);
-    return rc;
 }
 
 /* No sampler here, so the weights are built in probs itself, a chunk of whole blocks at a time

@@ -45,6 +45,10 @@ typedef struct nuc_kernels {
 
     /* The indices i with lo <= w[i] <= hi, ascending, into idx. Returns their number. */
     size_t (*select)(const float *w, size_t n, float lo, float hi, uint32_t *idx);
+
+    /* Exact widening of bf16 and IEEE fp16 to float (every input has one float value). */
+    void (*bf16_to_f32)(const uint16_t *src, size_t n, float *dst);
+    void (*f16_to_f32)(const uint16_t *src, size_t n, float *dst);
 } nuc_kernels;
 
 /* The table of the active kernel set (chosen once; see dispatch/dispatch.c). */

@@ -47,6 +47,8 @@ static keep keep_at_least(keep c, float v, size_t n)
 typedef struct row {
     int greedy;
     uint32_t argmax;
+    float max;             /* the largest logit */
+    double total;          /* S: every weight, block sums added in block order */
     const float *w;
     size_t n;
     keep keep;
@@ -200,20 +202,117 @@ static double list_block_sums(const float *w, const uint32_t *list, size_t len, 
     return total;
 }
 
+/* The logits of one row in the caller's type. Float rows are read in place; 16-bit rows are
+ * widened NUC_CHUNK at a time into the sampler's chunk buffer, so each pass below runs the
+ * float kernels on whole blocks and gets the bits it would get on the widened row. */
+typedef struct row_in {
+    const void *p;
+    nuc_dtype dtype;
+    float *chunk;
+} row_in;
+
+static size_t chunk_len(row_in in, size_t n, size_t start, int whole_f32)
+{
+    const size_t left = n - start;
+    return (in.dtype == NUC_DTYPE_F32 && whole_f32) || left < NUC_CHUNK ? left : NUC_CHUNK;
+}
+
+static const float *widen(const nuc_kernels *kt, row_in in, size_t start, size_t len)
+{
+    if (in.dtype == NUC_DTYPE_F32)
+        return (const float *)in.p + start;
+    const uint16_t *h = (const uint16_t *)in.p + start;
+    (in.dtype == NUC_DTYPE_BF16 ? kt->bf16_to_f32 : kt->f16_to_f32)(h, len, in.chunk);
+    return in.chunk;
+}
+
+static float logit_at(const nuc_kernels *kt, row_in in, size_t i)
+{
+    if (in.dtype == NUC_DTYPE_F32)
+        return ((const float *)in.p)[i];
+    float v;
+    (in.dtype == NUC_DTYPE_BF16 ? kt->bf16_to_f32 : kt->f16_to_f32)((const uint16_t *)in.p + i,
+                                                                    1, &v);
+    return v;
+}
+
+/* The max of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and *at
+ * receives the start of the first piece that holds the max: the argmax is then searched in
+ * that piece alone, not by a second scan of half the row on average. */
+static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float *max,
+                   size_t *at)
+{
+    float best = -INFINITY;
+    size_t best_at = 0;
+    for (size_t start = 0, len; start < n; start += len) {
+        len = chunk_len(in, n, start, !pieces);
+        float m;
+        const int rc = kt->max(widen(kt, in, start, len), len, &m);
+        if (rc == NUC_ENONFINITE)
+            return rc;
+        if (rc == NUC_OK && (m > best || best == -INFINITY)) {
+            best = m;
+            best_at = start;
+        }
+    }
+    if (best == -INFINITY)
+        return NUC_EMASKED;
+    *max = best;
+    *at = best_at;
+    return NUC_OK;
+}
+
+static size_t argmax_in_piece(const nuc_kernels *kt, row_in in, size_t n, float m, size_t at)
+{
+    const size_t len = chunk_len(in, n, at, 0);
+    return at + kt->find_first(widen(kt, in, at, len), len, m);
+}
+
+/* The exp pass of kernels.h over the row; block sums are carried in double across chunks in
+ * block order, as one call over the whole row carries them. */
+static double row_exp_sum(const nuc_kernels *kt, row_in in, size_t n, float m, float inv_t,
+                          nuc_sampler *s, float lo, size_t *ncand)
+{
+    double total = 0.0;
+    size_t nc = 0;
+    for (size_t start = 0, len; start < n; start += len) {
+        len = chunk_len(in, n, start, 1);
+        const size_t b0 = start / NUC_BLOCK;
+        size_t k = 0;
+        const double part = kt->exp_sum(widen(kt, in, start, len), len, m, inv_t, s->w + start,
+                                        s->bsum + b0, lo, s->cand + nc, &k);
+        if (start == 0) {
+            total = part;
+        } else {
+            for (size_t b = b0; b < b0 + NUC_NBLOCKS(len); b++)
+                total += s->bsum[b];
+        }
+        if (lo > 0.0f && start > 0)
+            for (size_t j = nc; j < nc + k; j++)
+                s->cand[j] += (uint32_t)start;
+        nc += k;
+    }
+    *ncand = nc;
+    return total;
+}
+
 /* Runs the max, exp and filter stages on a validated row. */
-static int filter_row(nuc_sampler *s, const nuc_kernels *kt, const float *x, size_t n,
+static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
                       const nuc_params *p, row *out)
 {
+    const int greedy = p->temperature <= 0.0f;
     float m;
-    const int rc = kt->max(x, n, &m);
+    size_t at;
+    const int rc = row_max(kt, x, n, greedy, &m, &at);
     if (rc != NUC_OK)
         return rc;
     memset(out, 0, sizeof *out);
     out->n = n;
     out->w = s->w;
-    if (p->temperature <= 0.0f) {
+    out->max = m;
+    if (greedy) {
         out->greedy = 1;
-        out->argmax = (uint32_t)kt->find_first(x, n, m);
+        out->argmax = (uint32_t)argmax_in_piece(kt, x, n, m, at);
         return NUC_OK;
     }
     /* 1/T overflows for T < 2.9e-39; FLT_MAX then still sends every non-max token to 0. */
@@ -231,7 +330,8 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, const float *x, siz
     if (use_min)
         lo = fmaxf(lo, p->min_p);
     size_t len = 0;
-    const double total = kt->exp_sum(x, n, m, inv_t, s->w, s->bsum, lo, s->cand, &len);
+    const double total = row_exp_sum(kt, x, n, m, inv_t, s, lo, &len);
+    out->total = total;
     const float *w = s->w;
     int have_list = lo > 0.0f;  /* s->cand[0..len) holds every token the filters may keep */
     float list_floor = lo;           /* ... namely those with w >= list_floor within out->keep */
@@ -263,12 +363,15 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, const float *x, siz
             have_list = 1;
             list_floor = FLT_MIN;
         }
-        /* A long list on a long row is not worth narrowing token by token: bracket instead. */
+        /* Now that S_k is known the floor rises; a long list is narrowed by a select pass,
+         * which beats walking it token by token (a top-k list must keep its restriction). */
+        if (have_list && lp > list_floor) {
+            len = len > LIST_MAX && !use_k ? kt->select(w, n, lp, FLT_MAX, s->cand)
+                                           : compact(w, s->cand, len, (keep){lp, n});
+            list_floor = lp;
+        }
+        /* A list still long on a long row (a flat distribution): bracket the cut instead. */
         if (have_list && (len <= LIST_MAX || n < SAMPLED_MIN_N || use_k)) {
-            if (lp > list_floor) {
-                len = compact(w, s->cand, len, (keep){lp, n});
-                list_floor = lp;
-            }
             const nuc_cut cut =
                 cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_MASS, 0, target);
             c = cut.found ? keep_through(w, cut.index) : keep_at_least(c, list_floor, n);
@@ -350,41 +453,63 @@ static uint32_t draw(const row *r, double u)
     return (uint32_t)last;
 }
 
-static int check_row(const nuc_sampler *s, const float *logits, size_t n, const nuc_params *p)
+static int check_row(const nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                     const nuc_params *p)
 {
-    if (!s || !logits || n == 0 || n > s->cap || n > (size_t)INT32_MAX)
+    if (!s || !logits || n == 0 || n > s->cap || n > (size_t)INT32_MAX ||
+        (dtype != NUC_DTYPE_F32 && dtype != NUC_DTYPE_BF16 && dtype != NUC_DTYPE_F16))
         return NUC_EINVAL;
     return nuc_check_params(p);
 }
 
-int nuc_sample_u(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p, double u,
-                 int32_t *token)
+static row_in input(const nuc_sampler *s, const void *logits, nuc_dtype dtype)
 {
-    int rc = check_row(s, logits, n, p);
+    return (row_in){logits, dtype, s->chunk};
+}
+
+int nuc_sample_u_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                       const nuc_params *p, double u, int32_t *token)
+{
+    int rc = check_row(s, logits, dtype, n, p);
     if (rc != NUC_OK || !token || !(u >= 0.0 && u < 1.0))
         return rc != NUC_OK ? rc : NUC_EINVAL;
     row r;
-    rc = filter_row(s, nuc_active_kernels(), logits, n, p, &r);
+    rc = filter_row(s, nuc_active_kernels(), input(s, logits, dtype), n, p, &r);
     if (rc != NUC_OK)
         return rc;
     *token = (int32_t)(r.greedy ? r.argmax : draw(&r, u));
     return NUC_OK;
 }
 
+int nuc_sample_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                     const nuc_params *p, uint64_t seed, uint64_t stream, uint64_t step,
+                     int32_t *token)
+{
+    return nuc_sample_u_typed(s, logits, dtype, n, p, nuc_uniform(seed, stream, step), token);
+}
+
+int nuc_sample_u(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p, double u,
+                 int32_t *token)
+{
+    return nuc_sample_u_typed(s, logits, NUC_DTYPE_F32, n, p, u, token);
+}
+
 int nuc_sample(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p,
                uint64_t seed, uint64_t stream, uint64_t step, int32_t *token)
 {
-    return nuc_sample_u(s, logits, n, p, nuc_uniform(seed, stream, step), token);
+    return nuc_sample_u_typed(s, logits, NUC_DTYPE_F32, n, p, nuc_uniform(seed, stream, step),
+                              token);
 }
 
-int nuc_probs(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p, float *q)
+int nuc_probs_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                    const nuc_params *p, float *q)
 {
-    int rc = check_row(s, logits, n, p);
+    int rc = check_row(s, logits, dtype, n, p);
     if (rc != NUC_OK || !q)
         return rc != NUC_OK ? rc : NUC_EINVAL;
     const nuc_kernels *kt = nuc_active_kernels();
     row r;
-    rc = filter_row(s, kt, logits, n, p, &r);
+    rc = filter_row(s, kt, input(s, logits, dtype), n, p, &r);
     if (rc != NUC_OK)
         return rc;
     if (r.greedy) {
@@ -393,5 +518,101 @@ int nuc_probs(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p
         return NUC_OK;
     }
     kt->scale_kept(r.w, n, r.keep.thr, r.keep.tie_end, (float)(1.0 / r.mass), q);
+    return NUC_OK;
+}
+
+int nuc_probs(nuc_sampler *s, const float *logits, size_t n, const nuc_params *p, float *q)
+{
+    return nuc_probs_typed(s, logits, NUC_DTYPE_F32, n, p, q);
+}
+
+int nuc_argmax(const float *x, size_t n, int32_t *index)
+{
+    if (!x || !index || n == 0 || n > (size_t)INT32_MAX)
+        return NUC_EINVAL;
+    const nuc_kernels *kt = nuc_active_kernels();
+    const row_in in = {x, NUC_DTYPE_F32, NULL};
+    float m;
+    size_t at;
+    const int rc = row_max(kt, in, n, 1, &m, &at);
+    if (rc == NUC_OK)
+        *index = (int32_t)argmax_in_piece(kt, in, n, m, at);
+    return rc;
+}
+
+/* Rank order among the top tokens: logit descending (pi is monotone in it), then index. */
+static int ranks_before(float xa, int32_t a, float xb, int32_t b)
+{
+    return xa > xb || (xa == xb && a < b);
+}
+
+/* log pi_i = (x_i - max) / T - log S, in double from the logit itself (not from the float
+ * weight, which flushes below exp(-87)). */
+typedef struct logprob_of {
+    const nuc_kernels *kt;
+    row_in in;
+    float max;
+    double t, log_total;
+} logprob_of;
+
+static float logprob(const logprob_of *l, size_t i)
+{
+    return (float)(((double)logit_at(l->kt, l->in, i) - (double)l->max) / l->t - l->log_total);
+}
+
+int nuc_sample_logprobs(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t n,
+                        const nuc_params *p, double u, int n_top, int32_t *token,
+                        nuc_logprobs *out)
+{
+    int rc = check_row(s, logits, dtype, n, p);
+    if (rc != NUC_OK || !token || !out || !(u >= 0.0 && u < 1.0) || n_top < 0 ||
+        n_top > NUC_MAX_TOP_LOGPROBS)
+        return rc != NUC_OK ? rc : NUC_EINVAL;
+    const nuc_kernels *kt = nuc_active_kernels();
+    const row_in in = input(s, logits, dtype);
+    row r;
+    rc = filter_row(s, kt, in, n, p, &r);
+    if (rc != NUC_OK)
+        return rc;
+    const int32_t tok = (int32_t)(r.greedy ? r.argmax : draw(&r, u));
+
+    /* Greedy rows report the softmax at temperature 1: one exp pass more. */
+    double t = 1.0, total = r.total;
+    if (r.greedy) {
+        size_t unused;
+        total = row_exp_sum(kt, in, n, r.max, 1.0f, s, 0.0f, &unused);
+    } else {
+        t = p->temperature;
+    }
+    const logprob_of lpo = {kt, in, r.max, t, log(total)};
+
+    /* The n_top best: a count cut over the top-k candidates, then at most 20 in rank order.
+     * Tokens whose weight underflowed (below exp(-87) of the max) are not listed. */
+    nuc_logprobs lp = {logprob(&lpo, (size_t)tok), 0, {0}, {0}};
+    if (n_top > 0) {
+        float lo;
+        size_t len = top_k_candidates(s, kt, n, (size_t)n_top, &lo);
+        if (len > (size_t)n_top) {
+            const nuc_cut cut =
+                cut_copy(s->w, s->cand, len, lo, s->work, NUC_CUT_COUNT, (size_t)n_top, 0.0);
+            len = compact(s->w, s->cand, len, keep_through(s->w, cut.index));
+        }
+        float x[NUC_MAX_TOP_LOGPROBS];
+        for (size_t j = 0; j < len; j++) { /* insertion into rank order */
+            const int32_t id = (int32_t)s->cand[j];
+            const float v = logit_at(kt, in, (size_t)id);
+            int at = lp.n_top++;
+            for (; at > 0 && ranks_before(v, id, x[at - 1], lp.top_ids[at - 1]); at--) {
+                x[at] = x[at - 1];
+                lp.top_ids[at] = lp.top_ids[at - 1];
+            }
+            x[at] = v;
+            lp.top_ids[at] = id;
+        }
+        for (int j = 0; j < lp.n_top; j++)
+            lp.top_logprobs[j] = logprob(&lpo, (size_t)lp.top_ids[j]);
+    }
+    *token = tok;
+    *out = lp;
     return NUC_OK;
 }

@@ -4,12 +4,17 @@
 #include "nucleus.h"
 #include "kernels.h"
 
+/* 16-bit logits are widened this many at a time: 16 KiB of floats stay in L1, and a whole
+ * number of blocks keeps the block sums those of the widened row. */
+#define NUC_CHUNK 4096
+
 struct nuc_sampler {
     size_t cap;      /* longest row */
     float *w;        /* cap weights exp((x - max) / T) */
     float *bsum;     /* NUC_NBLOCKS(cap) block sums */
     uint32_t *cand;  /* cap candidate indices */
     uint32_t *work;  /* cap more: copies that the radix cut may overwrite, samples */
+    float *chunk;    /* NUC_CHUNK 16-bit logits widened to float */
     void *mem;
 };
 

@@ -3,6 +3,7 @@
  * the bits (so a narrow bracket is split as finely as a wide one), keeps the bucket that holds
  * the cut and narrows the list to it. When one value is left, its ties are walked in index
  * order, the rank order the contract fixes for ties. Heavy ties end after one level. */
+#include <math.h>
 #include <string.h>
 #include "radix.h"
 #include "scalar/expw.h"
@@ -57,9 +58,11 @@ nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, floa
     if (len == 0)
         return cut;
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
+    if (lo == hi && (mode == NUC_CUT_COUNT ? len < k : above + (double)len * lo <= target))
+        return cut; /* a single value: the first level's test, without its histogram */
     nuc_hist h;
     nuc_hist_range(&h, lo, hi);
-    for (int level = 0;; level++) {
+    for (int level = 0; lo != hi; level++) {
         nuc_hist_fill(&h, w, list, len);
         int sel = -1, last_nonempty = -1;
         size_t before_last = ranked_before;
@@ -104,15 +107,14 @@ nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, floa
             break; /* one value left: only ties remain */
         hist_span(&h, lo_bits, hi_bits - lo_bits + 1);
     }
-    /* Every token left has the same weight: ties, ranked by index. */
-    size_t last = 0;
+    /* Every token left has the same weight v: ties, ranked by index. The mass before the j-th
+     * of them is above + j * v, so the last one kept is found without walking them. */
+    size_t last;
     if (mode == NUC_CUT_COUNT) {
         last = k - ranked_before - 1;
     } else {
-        for (size_t j = 0; j < len && above <= target; j++) {
-            last = j;
-            above += w[list[j]];
-        }
+        const double v = w[list[0]], j = floor((target - above) / v);
+        last = j < (double)(len - 1) ? (size_t)j : len - 1;
     }
     cut.found = 1;
     cut.index = list[last];

@@ -11,4 +11,6 @@ double nuc_kept_sum_scalar(const float *w, size_t n, float thr, size_t tie_end, 
 void nuc_scale_kept_scalar(const float *w, size_t n, float thr, size_t tie_end, float scale,
                            float *q);
 size_t nuc_select_scalar(const float *w, size_t n, float lo, float hi, uint32_t *idx);
+void nuc_bf16_to_f32_scalar(const uint16_t *src, size_t n, float *dst);
+void nuc_f16_to_f32_scalar(const uint16_t *src, size_t n, float *dst);
 #endif
