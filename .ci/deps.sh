@@ -2,7 +2,7 @@
 # Installs the Debian packages the build, tests and benchmarks need, when some are missing.
 # Usage: .ci/deps.sh [base|bench|cross]...   (base is always included)
 set -euo pipefail
-pkgs=(meson ninja-build pkg-config gcc g++ check libsimde-dev libbenchmark-dev)
+pkgs=(meson ninja-build pkg-config gcc g++ check libsimde-dev libbenchmark-dev cmake)
 for want in "$@"; do
   case "$want" in
     base) ;;

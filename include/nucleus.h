@@ -106,6 +106,39 @@ NUC_API int nuc_sample_batch(const float *logits, size_t rows, size_t n, size_t 
                              const nuc_params *p, size_t n_params, uint64_t seed,
                              const uint64_t *streams, uint64_t step, int32_t *tokens, int threads);
 
+/* A batch handle owns one sampler per thread for rows of up to max_vocab logits, and reuses
+ * them (and its thread team) at every call. threads: 0 = all cores (the OpenMP default team
+ * size, which honours OMP_NUM_THREADS), > 0 = that many but no more than the processors this
+ * process may run on; a library built without OpenMP runs every row on the calling thread.
+ * A call wakes only as many threads as its work is worth (about 32k logits each), so small
+ * batches run on the calling thread. NULL if max_vocab is 0 or above 2^31-1, threads is
+ * negative, or memory runs out. One handle serves one calling thread at a time. */
+typedef struct nuc_batch nuc_batch;
+NUC_API nuc_batch *nuc_batch_new(size_t max_vocab, int threads);
+NUC_API void nuc_batch_free(nuc_batch *b);
+NUC_API int nuc_batch_threads(const nuc_batch *b);     /* threads it runs (1 without OpenMP) */
+NUC_API size_t nuc_batch_capacity(const nuc_batch *b); /* max_vocab */
+
+/* nuc_sample_batch on the handle's threads: n <= capacity, else NUC_EINVAL. Allocates only
+ * when rows exceeds every earlier call's (a staging buffer: on any error no token is written). */
+NUC_API int nuc_batch_sample(nuc_batch *b, const float *logits, size_t rows, size_t n,
+                             size_t row_stride, const nuc_params *p, size_t n_params,
+                             uint64_t seed, const uint64_t *streams, uint64_t step,
+                             int32_t *tokens);
+
+/* The draw of one row: nuc_uniform(seed, stream, step). In a continuous batch every request has
+ * its own seed, its id as the stream and its position as the step. */
+typedef struct nuc_draw {
+    uint64_t seed;
+    uint64_t stream;
+    uint64_t step;
+} nuc_draw;
+/* nuc_batch_sample with one draw per row (draws has rows entries): row r's token equals
+ * nuc_sample(.., draws[r].seed, draws[r].stream, draws[r].step, ..) on that row alone. */
+NUC_API int nuc_batch_sample_draws(nuc_batch *b, const float *logits, size_t rows, size_t n,
+                                   size_t row_stride, const nuc_params *p, size_t n_params,
+                                   const nuc_draw *draws, int32_t *tokens);
+
 /* The stages, for engines that compose their own chain. Same validation as nuc_sample. */
 NUC_API int nuc_argmax(const float *x, size_t n, int32_t *index); /* smallest index of the max */
 /* probs = softmax(x / temperature), summing to 1; temperature <= 0: one-hot of the first max. */
