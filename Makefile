@@ -1,10 +1,8 @@
 # Two commands do everything (each installs what is missing, configures and builds):
-#   make bench   the headline benchmark (release build, build-release/)
-#   make test    the whole test suite (build/, every kernel set this CPU runs, NEON via SIMDe,
-#                the aarch64 build under qemu)
-MESON_TEST_OPTS ?= --print-errorlogs --num-processes 2
-
-.PHONY: all deps build test bench bench-full clean
+#   make bench   the headline benchmark (release build in build-release/)
+#   make test    the whole test suite (tests/run-all.sh: every kernel set this CPU runs, NEON
+#                through SIMDe and under qemu, sanitizers, valgrind, a short fuzz run)
+.PHONY: all deps build test bench bench-full fuzz clean
 
 all: build
 
@@ -13,7 +11,7 @@ deps:
 
 build: deps
 	@[ -f build/build.ninja ] || meson setup build -Dneon_simde=true
-	ninja -C build
+	ninja -C build -j2
 
 test: build
 	@bash tests/run-all.sh
@@ -30,5 +28,11 @@ bench-full: build-release/build.ninja
 	ninja -C build-release
 	bash bench/run.sh full build-release
 
+# Longer fuzzing campaigns: make fuzz FUZZ_SECONDS=3600
+FUZZ_SECONDS ?= 600
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-release build-aarch64 bench-results
+	rm -rf build build-release build-aarch64 build-asan build-valgrind build-tsan build-fuzz \
+	       bench-results

@@ -101,13 +101,13 @@ int nuc_softmax(const float *x, size_t n, float temperature, float *probs)
         probs[i] = 1.0f;
         return NUC_OK;
     }
-    const float inv_t = fminf(1.0f / temperature, FLT_MAX);
+    const float inv_t = nuc_inv_temperature(temperature);
     double total = 0.0;
     float bsum[SOFTMAX_CHUNK_BLOCKS];
     for (size_t start = 0; start < n; start += SOFTMAX_CHUNK_BLOCKS * NUC_BLOCK) {
         const size_t len = n - start < SOFTMAX_CHUNK_BLOCKS * NUC_BLOCK
                                ? n - start : SOFTMAX_CHUNK_BLOCKS * NUC_BLOCK;
-        kt->exp_sum(x + start, len, m, inv_t, probs + start, bsum, 0.0f, NULL, NULL);
+        kt->exp_sum(x + start, len, m, inv_t, probs + start, bsum, 0.0f, 0, NULL, NULL);
         for (size_t b = 0; b < NUC_NBLOCKS(len); b++)
             total += bsum[b];
     }

@@ -28,10 +28,11 @@ typedef struct nuc_kernels {
     size_t (*find_first)(const float *x, size_t n, float v);
 
     /* w[i] = nuc_exp_weight((x[i] - m) * inv_t) (kernels/scalar/expw.h) and bsum[b] = the sum of
-     * block b of w. If lo > 0, the indices i with w[i] >= lo are also written to cand, in
-     * ascending order, and their number to *ncand. Returns the total of the block sums. */
+     * block b of w. If lo > 0, the indices i with w[i] >= lo are listed in cand, ascending, while
+     * they number at most cap, and *ncand = min(their number, cap + 1): cap + 1 says "more", and
+     * cand's contents are then unspecified. Returns the total of the block sums. */
     double (*exp_sum)(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
-                      float lo, uint32_t *cand, size_t *ncand);
+                      float lo, size_t cap, uint32_t *cand, size_t *ncand);
 
     /* The kept set K = { i : w[i] > thr, or w[i] == thr and i < tie_end }. bsum[b] = the sum
      * of block b of w over K (elements outside K count as +0); *count = |K|. Returns the total
@@ -43,13 +44,20 @@ typedef struct nuc_kernels {
     void (*scale_kept)(const float *w, size_t n, float thr, size_t tie_end, float scale,
                        float *q);
 
-    /* The indices i with lo <= w[i] <= hi, ascending, into idx. Returns their number. */
-    size_t (*select)(const float *w, size_t n, float lo, float hi, uint32_t *idx);
+    /* The bracket [lo, hi] of a row: the indices i with lo <= w[i] <= hi, ascending, into idx
+     * and their number into *count; and, when bsum is not NULL, bsum[b] = the sum of block b
+     * over { i : w[i] > hi } (the mass above the bracket). Returns the total of those block sums
+     * (0 without bsum). */
+    double (*bracket)(const float *w, size_t n, float lo, float hi, float *bsum, uint32_t *idx,
+                      size_t *count);
 
     /* Exact widening of bf16 and IEEE fp16 to float (every input has one float value). */
     void (*bf16_to_f32)(const uint16_t *src, size_t n, float *dst);
     void (*f16_to_f32)(const uint16_t *src, size_t n, float *dst);
 } nuc_kernels;
+
+/* Index lists (cand, idx) always have room for n entries: kernels may store whole vectors, so
+ * the slots between the count and n hold scratch values; nothing is written at or past n. */
 
 /* The table of the active kernel set (chosen once; see dispatch/dispatch.c). */
 const nuc_kernels *nuc_active_kernels(void);

@@ -41,7 +41,10 @@ static keep keep_at_least(keep c, float v, size_t n)
 /* Rows shorter than this are cut over the whole positive list; longer ones may use samples. */
 #define SAMPLED_MIN_N 16384
 #define SAMPLE_SIZE 2048
-/* A candidate list longer than this is cut through a sampled bracket instead. */
+/* The exp pass lists the tokens with w >= LIST_FLOOR (2^-12), up to LIST_MAX of them. */
+#define LIST_FLOOR 0x1p-12f
+/* Under top-k the floor comes from a sample of the logits, for k up to about 1000 here. */
+#define TOP_K_SAMPLE_MAX 64
 #define LIST_MAX 4096
 
 typedef struct row {
@@ -66,10 +69,12 @@ int nuc_check_params(const nuc_params *p)
     return NUC_OK;
 }
 
-static size_t compact(const float *w, uint32_t *list, size_t len, keep c)
+/* The tokens of list that c keeps, in place; stops once `most` are found (the size of c's set
+ * when known, so a top-k cut among long ties ends early). */
+static size_t compact(const float *w, uint32_t *list, size_t len, keep c, size_t most)
 {
     size_t m = 0;
-    for (size_t j = 0; j < len; j++)
+    for (size_t j = 0; j < len && m < most; j++)
         if (kept(c, w[list[j]], list[j]))
             list[m++] = list[j];
     return m;
@@ -83,6 +88,14 @@ static double list_mass(const float *w, const uint32_t *list, size_t len)
     return s;
 }
 
+/* The tokens with lo <= w <= hi, ascending, into s->cand. */
+static size_t select_range(nuc_sampler *s, const nuc_kernels *kt, size_t n, float lo, float hi)
+{
+    size_t len;
+    kt->bracket(s->w, n, lo, hi, NULL, s->cand, &len);
+    return len;
+}
+
 /* A cut over a copy of list (the cut overwrites what it is given). */
 static nuc_cut cut_copy(const float *w, const uint32_t *list, size_t len, float lo,
                         uint32_t *scratch, nuc_cut_mode mode, size_t k, double target)
@@ -91,19 +104,20 @@ static nuc_cut cut_copy(const float *w, const uint32_t *list, size_t len, float 
     return nuc_radix_cut(w, scratch, len, fmaxf(lo, FLT_MIN), 1.0f, mode, k, target, 0.0);
 }
 
-/* A histogram of every stride-th positive weight of a long row, the cheap picture of its
+/* A histogram of every stride-th weight in (0, below) of a long row, the cheap picture of its
  * distribution from which the wide cuts are bracketed. Returns the sample size. */
-static size_t sample_hist(const float *w, size_t n, uint32_t *smp, nuc_hist *h)
+static size_t sample_hist(const float *w, size_t n, float below, uint32_t *smp, nuc_hist *h)
 {
     const size_t stride = n / SAMPLE_SIZE;
     size_t m = 0;
-    float lo = 1.0f;
+    float lo = 1.0f, hi = 0.0f;
     for (size_t i = stride / 2; i < n; i += stride)
-        if (w[i] > 0.0f) {
+        if (w[i] > 0.0f && w[i] < below) {
             smp[m++] = (uint32_t)i;
-            lo = fminf(lo, w[i]);
+            lo = w[i] < lo ? w[i] : lo;
+            hi = w[i] > hi ? w[i] : hi;
         }
-    nuc_hist_range(h, lo, 1.0f);
+    nuc_hist_range(h, lo, hi < lo ? lo : hi);
     nuc_hist_fill(h, w, smp, m);
     return m;
 }
@@ -130,57 +144,71 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
     *lo = FLT_MIN;
     if (n >= SAMPLED_MIN_N) {
         nuc_hist h;
-        sample_hist(s->w, n, s->work, &h);
+        sample_hist(s->w, n, 2.0f, s->work, &h);
         const double e = (double)kk / (double)(n / SAMPLE_SIZE);
         const int d = bucket_at_rank(&h, (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0));
         if (d >= 0) {
             *lo = nuc_hist_lower_edge(&h, d);
-            len = kt->select(s->w, n, *lo, FLT_MAX, s->cand);
+            len = select_range(s, kt, n, *lo, FLT_MAX);
         }
     }
     if (len < kk) {
         *lo = FLT_MIN;
-        len = kt->select(s->w, n, FLT_MIN, FLT_MAX, s->cand);
+        len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
     }
     return len;
 }
 
 /* The top-p cut over every positive token of a row too wide for a candidate list: estimate where
  * the sample's mass crosses top_p, bracket that rank by three standard deviations of a sampled
- * quantile (at most 1.5 sqrt(m)), add the mass above the bracket in one pass and cut only inside
+ * quantile (at most 1.5 sqrt(m)), add the mass above the bracket in the same pass that lists
+ * the tokens inside it, and cut only among those. The head of the row (the tokens at or above
+ * head_floor, of mass head_mass, known exactly from the exp pass's list; head_floor 2 if none)
+ * is left out of the sample: a few heavy tokens would otherwise be missed or overweighted by
  * it. Falls back to the whole row when the cut is not inside. */
 static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, double target,
-                            double top_p, keep c)
+                            double total, float head_floor, double head_mass, keep c)
 {
     const float *w = s->w;
     nuc_hist h;
-    const size_t m = sample_hist(w, n, s->work, &h);
+    const size_t m = sample_hist(w, n, head_floor, s->work, &h);
     double smass = 0.0;
     for (int d = 0; d < 256; d++)
         smass += h.mass[d];
+    /* The share of the tail's mass above the cut. */
+    const double share = total > head_mass ? (target - head_mass) / (total - head_mass) : 0.0;
     size_t rank = 0;
     double run = 0.0;
-    for (int d = 255; d >= 0 && run <= top_p * smass; d--) {
+    for (int d = 255; d >= 0 && run <= share * smass; d--) {
         run += h.mass[d];
         rank += h.count[d];
     }
     const size_t delta = (size_t)(1.5 * sqrt((double)m)) + 8;
-    const int d_hi = rank > delta ? bucket_at_rank(&h, rank - delta) : 255;
+    const int d_hi = rank > delta ? bucket_at_rank(&h, rank - delta) : -1;
     const int d_lo = bucket_at_rank(&h, rank + delta);
-    float hi = d_hi == 255 ? 1.0f : nuc_hist_upper_edge(&h, d_hi);
-    float lo = d_lo >= 0 ? nuc_hist_lower_edge(&h, d_lo) : FLT_MIN;
-    size_t above_count;
-    double above = kt->kept_sum(w, n, hi, 0, s->bsum, &above_count);
+    /* The edges are sampled values, not bucket edges: a tie group the cut falls in is then
+     * bracketed by its own value, and the cut inside it is found in closed form. */
+    float hi = d_hi < 0 ? fminf(1.0f, nextafterf(head_floor, 0.0f)) : 0.0f, lo = 1.0f;
+    for (size_t j = 0; j < m; j++) {
+        const float v = w[s->work[j]];
+        const int d = (int)((nuc_f32_bits(v) - h.base) >> h.shift);
+        if (d == d_hi && v > hi)
+            hi = v;
+        if ((d == d_lo || d_lo < 0) && v < lo)
+            lo = v;
+    }
+    size_t len;
+    double above = kt->bracket(w, n, lo, hi, s->bsum, s->cand, &len);
     if (above > target) {
         /* A few heavy tokens the sample missed carry the cut above the bracket: cut among them. */
         lo = nextafterf(hi, 2.0f);
         hi = 1.0f;
         above = 0.0;
+        len = select_range(s, kt, n, lo, hi);
     }
-    size_t len = kt->select(w, n, lo, hi, s->cand);
     nuc_cut cut = nuc_radix_cut(w, s->cand, len, lo, hi, NUC_CUT_MASS, 0, target, above);
     if (!cut.found) { /* the cut lies below the bracket: take the whole row */
-        len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
+        len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
         cut = nuc_radix_cut(w, s->cand, len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
     }
     return cut.found ? keep_through(w, cut.index) : c;
@@ -269,7 +297,8 @@ static size_t argmax_in_piece(const nuc_kernels *kt, row_in in, size_t n, float 
 }
 
 /* The exp pass of kernels.h over the row; block sums are carried in double across chunks in
- * block order, as one call over the whole row carries them. */
+ * block order, as one call over the whole row carries them, and the candidate list in token
+ * order up to LIST_MAX (*ncand = LIST_MAX + 1 past it). */
 static double row_exp_sum(const nuc_kernels *kt, row_in in, size_t n, float m, float inv_t,
                           nuc_sampler *s, float lo, size_t *ncand)
 {
@@ -278,22 +307,53 @@ static double row_exp_sum(const nuc_kernels *kt, row_in in, size_t n, float m, f
     for (size_t start = 0, len; start < n; start += len) {
         len = chunk_len(in, n, start, 1);
         const size_t b0 = start / NUC_BLOCK;
+        const float chunk_lo = nc <= LIST_MAX ? lo : 0.0f; /* a full list takes no more */
         size_t k = 0;
-        const double part = kt->exp_sum(widen(kt, in, start, len), len, m, inv_t, s->w + start,
-                                        s->bsum + b0, lo, s->cand + nc, &k);
+        const double part =
+            kt->exp_sum(widen(kt, in, start, len), len, m, inv_t, s->w + start, s->bsum + b0,
+                        chunk_lo, nc <= LIST_MAX ? LIST_MAX - nc : 0, s->cand + nc, &k);
         if (start == 0) {
             total = part;
         } else {
             for (size_t b = b0; b < b0 + NUC_NBLOCKS(len); b++)
                 total += s->bsum[b];
         }
-        if (lo > 0.0f && start > 0)
-            for (size_t j = nc; j < nc + k; j++)
+        if (chunk_lo > 0.0f) {
+            for (size_t j = nc; start > 0 && j < nc + k && j < LIST_MAX; j++)
                 s->cand[j] += (uint32_t)start;
-        nc += k;
+            nc += k;
+        }
     }
     *ncand = nc;
     return total;
+}
+
+/* Before the exp pass: a weight floor under which the top kk tokens surely do not all lie,
+ * so that the exp pass can list them. The q-th best of a strided sample of the logits
+ * (q = 1.5x the expected sample hits among the kk best, plus four standard deviations and 8),
+ * weighed by the exp the pass uses. 0 when sampling cannot tell (short rows, large kk). */
+static float top_k_floor(const nuc_kernels *kt, row_in in, size_t n, size_t kk, float m,
+                         float inv_t)
+{
+    if (n < SAMPLED_MIN_N)
+        return 0.0f;
+    const size_t stride = n / SAMPLE_SIZE;
+    const double e = (double)kk / (double)stride;
+    const size_t q = (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0);
+    float best[TOP_K_SAMPLE_MAX]; /* the q best sampled logits, descending */
+    if (q > TOP_K_SAMPLE_MAX)
+        return 0.0f;
+    size_t have = 0;
+    for (size_t i = stride / 2; i < n; i += stride) {
+        const float v = logit_at(kt, in, i);
+        if (have == q && !(v > best[q - 1]))
+            continue;
+        size_t at = have < q ? have++ : q - 1;
+        for (; at > 0 && best[at - 1] < v; at--)
+            best[at] = best[at - 1];
+        best[at] = v;
+    }
+    return have == q ? nuc_exp_weight((best[q - 1] - m) * inv_t) : 0.0f;
 }
 
 /* Runs the max, exp and filter stages on a validated row. */
@@ -315,30 +375,30 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
         out->argmax = (uint32_t)argmax_in_piece(kt, x, n, m, at);
         return NUC_OK;
     }
-    /* 1/T overflows for T < 2.9e-39; FLT_MAX then still sends every non-max token to 0. */
-    const float inv_t = fminf(1.0f / p->temperature, FLT_MAX);
+    const float inv_t = nuc_inv_temperature(p->temperature);
     const int use_k = p->top_k > 0 && (size_t)p->top_k < n;
     const int use_p = p->top_p < 1.0f;
     const int use_min = p->min_p > 0.0f;
 
-    /* A floor under every kept weight, known before the exp pass. Top-p never keeps a token
-     * below (1 - top_p) * S_k / n_k (S_k <= the mass before it + n_k times its weight), and
-     * S_k >= 1 (the max has weight 1) and n_k <= n; the 1e-4 absorbs rounding. */
-    float lo = 0.0f;
-    if (use_p)
-        lo = (float)fmax(0.0, (1.0 - p->top_p - 1e-4) / (double)n);
-    if (use_min)
-        lo = fmaxf(lo, p->min_p);
+    /* The exp pass also lists the tokens at or above a floor: a prefix of the rank order, so
+     * any cut that falls inside it is found in the list alone. LIST_FLOOR (logits within 8.3 T
+     * of the max) holds nearly all the mass of an LLM's row in a few dozen tokens; min-p raises
+     * it to a floor under every kept token; top-k needs its k-th token inside, hence a floor
+     * sampled from the logits. A flat row overflows the list (LIST_MAX) and its cuts are
+     * bracketed instead. */
+    const int filtered = use_k || use_p || use_min;
+    const float lo = use_k      ? top_k_floor(kt, x, n, (size_t)p->top_k, m, inv_t)
+                     : filtered ? fmaxf(LIST_FLOOR, p->min_p)
+                                : 0.0f;
     size_t len = 0;
     const double total = row_exp_sum(kt, x, n, m, inv_t, s, lo, &len);
     out->total = total;
     const float *w = s->w;
-    int have_list = lo > 0.0f;  /* s->cand[0..len) holds every token the filters may keep */
-    float list_floor = lo;           /* ... namely those with w >= list_floor within out->keep */
-    int bsum_valid = 1;         /* s->bsum still holds the exp pass's block sums */
-    keep c = {0.0f, 0};         /* every token with w > 0 */
-    double uni_mass = total;    /* the survivors top-p renormalises over */
-    size_t uni_n = n;
+    int have_list = lo > 0.0f && len <= LIST_MAX; /* s->cand[0..len): every token with */
+    float list_floor = lo;                       /* w >= list_floor that c keeps */
+    int bsum_valid = 1;                          /* s->bsum: the exp pass's block sums */
+    keep c = {0.0f, 0};                          /* every token with w > 0 */
+    double uni_mass = total;                     /* the survivors top-p renormalises over */
 
     if (use_k) {
         const size_t kk = (size_t)p->top_k;
@@ -350,34 +410,34 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             const nuc_cut cut =
                 cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_COUNT, kk, 0.0);
             c = keep_through(w, cut.index);
-            len = compact(w, s->cand, len, c);
+            len = compact(w, s->cand, len, c, kk);
             uni_mass = list_mass(w, s->cand, len);
-            uni_n = len;
         }
     }
     if (use_p) {
         const double target = (double)p->top_p * uni_mass;
-        const float lp = (float)fmax(0.0, (1.0 - p->top_p - 1e-4) * uni_mass / (double)uni_n);
-        if (!have_list && n < SAMPLED_MIN_N) {
-            len = kt->select(w, n, FLT_MIN, FLT_MAX, s->cand);
-            have_list = 1;
-            list_floor = FLT_MIN;
-        }
-        /* Now that S_k is known the floor rises; a long list is narrowed by a select pass,
-         * which beats walking it token by token (a top-k list must keep its restriction). */
-        if (have_list && lp > list_floor) {
-            len = len > LIST_MAX && !use_k ? kt->select(w, n, lp, FLT_MAX, s->cand)
-                                           : compact(w, s->cand, len, (keep){lp, n});
-            list_floor = lp;
-        }
-        /* A list still long on a long row (a flat distribution): bracket the cut instead. */
-        if (have_list && (len <= LIST_MAX || n < SAMPLED_MIN_N || use_k)) {
+        if (have_list) {
             const nuc_cut cut =
                 cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_MASS, 0, target);
-            c = cut.found ? keep_through(w, cut.index) : keep_at_least(c, list_floor, n);
-        } else {
-            c = top_p_bracketed(s, kt, n, target, p->top_p, c);
-            have_list = 0;
+            if (cut.found)
+                c = keep_through(w, cut.index);
+            else if (use_k || list_floor <= p->min_p)
+                c = keep_at_least(c, list_floor, n); /* top-k or min-p ends the set there */
+            else
+                have_list = 0; /* the cut lies below the list: look at the whole row */
+        }
+        /* What the bracket may take as known: the list, when it is the exact head of the row. */
+        const float head_floor = len <= LIST_MAX && list_floor > 0.0f ? list_floor : 2.0f;
+        const double head_mass = head_floor <= 1.0f ? list_mass(w, s->cand, len) : 0.0;
+        if (!have_list && n < SAMPLED_MIN_N) {
+            len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
+            have_list = 1;
+            list_floor = FLT_MIN;
+            const nuc_cut cut =
+                cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_MASS, 0, target);
+            c = cut.found ? keep_through(w, cut.index) : c;
+        } else if (!have_list) {
+            c = top_p_bracketed(s, kt, n, target, uni_mass, head_floor, head_mass, c);
             bsum_valid = 0;
         }
     }
@@ -385,8 +445,8 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
         c = keep_at_least(c, p->min_p, n);
 
     out->keep = c;
-    if (have_list) {
-        len = compact(w, s->cand, len, c);
+    if (have_list && c.thr >= list_floor) { /* the list holds the whole kept set */
+        len = compact(w, s->cand, len, c, len);
         out->list = s->cand;
         out->len = len;
         out->mass = list_block_sums(w, s->cand, len, s->bsum);
@@ -582,7 +642,7 @@ int nuc_sample_logprobs(nuc_sampler *s, const void *logits, nuc_dtype dtype, siz
         size_t unused;
         total = row_exp_sum(kt, in, n, r.max, 1.0f, s, 0.0f, &unused);
     } else {
-        t = p->temperature;
+        t = 1.0 / (double)nuc_inv_temperature(p->temperature);
     }
     const logprob_of lpo = {kt, in, r.max, t, log(total)};
 
@@ -595,7 +655,7 @@ int nuc_sample_logprobs(nuc_sampler *s, const void *logits, nuc_dtype dtype, siz
         if (len > (size_t)n_top) {
             const nuc_cut cut =
                 cut_copy(s->w, s->cand, len, lo, s->work, NUC_CUT_COUNT, (size_t)n_top, 0.0);
-            len = compact(s->w, s->cand, len, keep_through(s->w, cut.index));
+            len = compact(s->w, s->cand, len, keep_through(s->w, cut.index), (size_t)n_top);
         }
         float x[NUC_MAX_TOP_LOGPROBS];
         for (size_t j = 0; j < len; j++) { /* insertion into rank order */

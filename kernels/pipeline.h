@@ -1,6 +1,7 @@
 /* What the public entry points share: the sampler and the filtered row. */
 #ifndef NUC_PIPELINE_H
 #define NUC_PIPELINE_H
+#include <float.h>
 #include "nucleus.h"
 #include "kernels.h"
 
@@ -17,6 +18,14 @@ struct nuc_sampler {
     float *chunk;    /* NUC_CHUNK 16-bit logits widened to float */
     void *mem;
 };
+
+/* 1/T for T > 0. Temperatures below FLT_MIN count as FLT_MIN: 1/T stays finite (2^126) and
+ * exact, and the only rows this changes are those whose logits differ from the max by less
+ * than about 1e-36. */
+static inline float nuc_inv_temperature(float t)
+{
+    return 1.0f / (t < FLT_MIN ? FLT_MIN : t);
+}
 
 /* 0 if p holds valid parameters, else NUC_EINVAL. */
 int nuc_check_params(const nuc_params *p);

@@ -23,4 +23,15 @@ int oracle_probs(const float *x, size_t n, const nuc_params *p, double *q, oracl
 /* The token for uniform u. Returns NUC_OK or the expected error code. */
 int oracle_sample(const float *x, size_t n, const nuc_params *p, double u, int32_t *token,
                   oracle_diag *diag);
+
+/* Section 2.5 on a distribution q from oracle_probs (F = the support of q), so one
+ * oracle_probs call serves many uniforms. *near_sample (may be NULL) as in oracle_diag. */
+int oracle_sample_q(const double *q, size_t n, double u, int32_t *token, int *near_sample);
+
+/* The kept sets at the two ends of the top-p and min-p rounding margins: lo[i] = 1 for the
+ * tokens every admissible answer keeps (top_p - 1e-5, min_p * (1 + 1e-6)), hi[i] = 1 for those
+ * it may keep (top_p + 1e-5, min_p * (1 - 1e-6)). Rank ambiguity (near_rank) is not covered:
+ * when it is set, a kept set may swap tokens across the cut. Returns like oracle_probs. */
+int oracle_kept_bounds(const float *x, size_t n, const nuc_params *p, unsigned char *lo,
+                       unsigned char *hi);
 #endif

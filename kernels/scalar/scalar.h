@@ -5,12 +5,13 @@
 int nuc_max_scalar(const float *x, size_t n, float *max);
 size_t nuc_find_first_scalar(const float *x, size_t n, float v);
 double nuc_exp_sum_scalar(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
-                          float lo, uint32_t *cand, size_t *ncand);
+                          float lo, size_t cap, uint32_t *cand, size_t *ncand);
 double nuc_kept_sum_scalar(const float *w, size_t n, float thr, size_t tie_end, float *bsum,
                            size_t *count);
 void nuc_scale_kept_scalar(const float *w, size_t n, float thr, size_t tie_end, float scale,
                            float *q);
-size_t nuc_select_scalar(const float *w, size_t n, float lo, float hi, uint32_t *idx);
+double nuc_bracket_scalar(const float *w, size_t n, float lo, float hi, float *bsum,
+                          uint32_t *idx, size_t *count);
 void nuc_bf16_to_f32_scalar(const uint16_t *src, size_t n, float *dst);
 void nuc_f16_to_f32_scalar(const uint16_t *src, size_t n, float *dst);
 #endif

@@ -1,5 +1,5 @@
-/* Reference threshold passes: the mass of a kept set, the scaled output distribution, and the
- * compress of a value range. */
+/* Reference threshold passes: the mass of a kept set, the scaled output distribution, and a
+ * bracket: the tokens inside a value range, and the mass above it. */
 #include "kernels.h"
 #include "scalar/expw.h"
 #include "scalar/scalar.h"
@@ -33,11 +33,26 @@ void nuc_scale_kept_scalar(const float *w, size_t n, float thr, size_t tie_end, 
         q[i] = (w[i] > thr || (w[i] == thr && i < tie_end)) ? w[i] * scale : 0.0f;
 }
 
-size_t nuc_select_scalar(const float *w, size_t n, float lo, float hi, uint32_t *idx)
+double nuc_bracket_scalar(const float *w, size_t n, float lo, float hi, float *bsum,
+                          uint32_t *idx, size_t *count)
 {
+    double total = 0.0;
     size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        if (w[i] >= lo && w[i] <= hi)
-            idx[c++] = (uint32_t)i;
-    return c;
+    for (size_t start = 0; start < n; start += NUC_BLOCK) {
+        const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
+        float lane[NUC_LANES] = {0};
+        for (size_t i = start; i < end; i++) {
+            if (w[i] >= lo && w[i] <= hi)
+                idx[c++] = (uint32_t)i;
+            else if (w[i] > hi)
+                lane[i % NUC_LANES] += w[i];
+        }
+        if (bsum) {
+            const float s = nuc_lane_fold(lane);
+            bsum[start / NUC_BLOCK] = s;
+            total += s;
+        }
+    }
+    *count = c;
+    return total;
 }

@@ -1,0 +1,18 @@
+/* The NEON kernel set: AArch64 Advanced SIMD, the same bits as kernels/scalar/ (kernels.h
+ * documents what each computes). On x86 the same sources build through SIMDe for tests. */
+#ifndef NUC_NEON_H
+#define NUC_NEON_H
+#include "kernels.h"
+int nuc_max_neon(const float *x, size_t n, float *max);
+size_t nuc_find_first_neon(const float *x, size_t n, float v);
+double nuc_exp_sum_neon(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
+                        float lo, size_t cap, uint32_t *cand, size_t *ncand);
+double nuc_kept_sum_neon(const float *w, size_t n, float thr, size_t tie_end, float *bsum,
+                         size_t *count);
+void nuc_scale_kept_neon(const float *w, size_t n, float thr, size_t tie_end, float scale,
+                         float *q);
+double nuc_bracket_neon(const float *w, size_t n, float lo, float hi, float *bsum, uint32_t *idx,
+                        size_t *count);
+void nuc_bf16_to_f32_neon(const uint16_t *src, size_t n, float *dst);
+void nuc_f16_to_f32_neon(const uint16_t *src, size_t n, float *dst);
+#endif

@@ -1,0 +1,258 @@
+/* AVX-512 threshold passes: kept mass, scaled output, and a bracket (the indices in a value
+ * range, the mass above it); the bits of kernels/scalar/threshold.c. */
+#include "x86/expw_avx512.h"
+#include "x86/x86.h"
+
+/* The kept lanes of the vector v at base (x86.h: one compare except where tie_end cuts it). */
+NUC_INLINE __mmask16 kept16(__m512 v, __m512 thr, nuc_tie_region rg, size_t base,
+                            size_t tie_end, __mmask16 live)
+{
+    switch (rg) {
+    case NUC_TIE_BELOW: return _mm512_mask_cmp_ps_mask(live, v, thr, _CMP_GE_OQ);
+    case NUC_TIE_ABOVE: return _mm512_mask_cmp_ps_mask(live, v, thr, _CMP_GT_OQ);
+    default:
+        return _mm512_mask_cmp_ps_mask(live, v, thr, _CMP_GT_OQ) |
+               _mm512_mask_cmp_ps_mask(nuc_below_mask16(base, tie_end) & live, v, thr,
+                                       _CMP_EQ_OQ);
+    }
+}
+
+/* Adds the kept lanes of the vectors in [i, stop) into acc (a masked add: the other lanes are
+ * left as they are, as the scalar loop skips them) and counts them, one per lane, in cnt. */
+NUC_INLINE void kept_run(const float *w, size_t i, size_t stop, __m512 thr, nuc_tie_region rg,
+                         size_t tie_end, __m512 *acc, __m512i *cnt)
+{
+    for (; i < stop; i += 16) {
+        const __m512 v = _mm512_loadu_ps(w + i);
+        const __mmask16 k = kept16(v, thr, rg, i, tie_end, 0xffff);
+        *acc = _mm512_mask_add_ps(*acc, k, *acc, v);
+        *cnt = _mm512_mask_sub_epi32(*cnt, k, *cnt, _mm512_set1_epi32(-1));
+    }
+}
+
+/* The kept mass of the block [start, end), cut at tie_end wherever it falls. */
+NUC_INLINE float kept_block(const float *w, size_t start, size_t end, __m512 thr, size_t tie_end,
+                            __m512i *cnt)
+{
+    const size_t full_end = end - (end - start) % 16;
+    __m512 acc = _mm512_setzero_ps();
+    size_t i = nuc_tie_split(start, full_end, tie_end, 16);
+    kept_run(w, start, i, thr, NUC_TIE_BELOW, tie_end, &acc, cnt);
+    if (i < full_end && i < tie_end) {
+        kept_run(w, i, i + 16, thr, NUC_TIE_STRADDLE, tie_end, &acc, cnt);
+        i += 16;
+    }
+    kept_run(w, i, full_end, thr, NUC_TIE_ABOVE, tie_end, &acc, cnt);
+    if (full_end < end) {
+        const __mmask16 live = nuc_head_mask16(end - full_end);
+        const __m512 v = _mm512_maskz_loadu_ps(live, w + full_end);
+        const __mmask16 k = kept16(v, thr, NUC_TIE_STRADDLE, full_end, tie_end, live);
+        acc = _mm512_mask_add_ps(acc, k, acc, v);
+        *cnt = _mm512_mask_sub_epi32(*cnt, k, *cnt, _mm512_set1_epi32(-1));
+    }
+    return nuc_lane_fold_avx512(acc);
+}
+
+/* Two whole blocks from start, both on one side of tie_end, side by side: two independent add
+ * chains (the 16 dependent adds of one block alone leave the adders idle). */
+NUC_INLINE void kept_block_pair(const float *w, size_t start, __m512 thr, nuc_tie_region rg,
+                                __m512i *cnt, float *s0, float *s1)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512i c1 = _mm512_setzero_si512();
+    for (size_t i = start; i < start + NUC_BLOCK; i += 16) {
+        const __m512 v0 = _mm512_loadu_ps(w + i), v1 = _mm512_loadu_ps(w + i + NUC_BLOCK);
+        const __mmask16 k0 = kept16(v0, thr, rg, 0, 0, 0xffff);
+        const __mmask16 k1 = kept16(v1, thr, rg, 0, 0, 0xffff);
+        a0 = _mm512_mask_add_ps(a0, k0, a0, v0);
+        a1 = _mm512_mask_add_ps(a1, k1, a1, v1);
+        *cnt = _mm512_mask_sub_epi32(*cnt, k0, *cnt, _mm512_set1_epi32(-1));
+        c1 = _mm512_mask_sub_epi32(c1, k1, c1, _mm512_set1_epi32(-1));
+    }
+    *cnt = _mm512_add_epi32(*cnt, c1);
+    *s0 = nuc_lane_fold_avx512(a0);
+    *s1 = nuc_lane_fold_avx512(a1);
+}
+
+double nuc_kept_sum_avx512(const float *w, size_t n, float thr, size_t tie_end, float *bsum,
+                           size_t *count)
+{
+    const __m512 vt = _mm512_set1_ps(thr);
+    __m512i cnt = _mm512_setzero_si512();
+    double total = 0.0;
+    size_t start = 0;
+    for (; start + 2 * NUC_BLOCK <= n; start += 2 * NUC_BLOCK) {
+        float s0, s1;
+        if (tie_end <= start)
+            kept_block_pair(w, start, vt, NUC_TIE_ABOVE, &cnt, &s0, &s1);
+        else if (tie_end >= start + 2 * NUC_BLOCK)
+            kept_block_pair(w, start, vt, NUC_TIE_BELOW, &cnt, &s0, &s1);
+        else {
+            s0 = kept_block(w, start, start + NUC_BLOCK, vt, tie_end, &cnt);
+            s1 = kept_block(w, start + NUC_BLOCK, start + 2 * NUC_BLOCK, vt, tie_end, &cnt);
+        }
+        bsum[start / NUC_BLOCK] = s0;
+        bsum[start / NUC_BLOCK + 1] = s1;
+        total += s0;
+        total += s1;
+    }
+    for (; start < n; start += NUC_BLOCK) {
+        const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
+        const float s = kept_block(w, start, end, vt, tie_end, &cnt);
+        bsum[start / NUC_BLOCK] = s;
+        total += s;
+    }
+    *count = (size_t)(uint32_t)_mm512_reduce_add_epi32(cnt); /* n < 2^31 */
+    return total;
+}
+
+/* q = w * scale in the kept lanes of the vectors in [i, stop), +0 elsewhere. */
+NUC_INLINE void scale_run(const float *w, size_t i, size_t stop, __m512 thr, nuc_tie_region rg,
+                          size_t tie_end, __m512 scale, float *q)
+{
+    for (; i < stop; i += 16) {
+        const __m512 v = _mm512_loadu_ps(w + i);
+        const __mmask16 k = kept16(v, thr, rg, i, tie_end, 0xffff);
+        _mm512_storeu_ps(q + i, _mm512_maskz_mul_ps(k, v, scale));
+    }
+}
+
+void nuc_scale_kept_avx512(const float *w, size_t n, float thr, size_t tie_end, float scale,
+                           float *q)
+{
+    const __m512 vt = _mm512_set1_ps(thr), vs = _mm512_set1_ps(scale);
+    const size_t full_end = n - n % 16;
+    size_t i = nuc_tie_split(0, full_end, tie_end, 16);
+    scale_run(w, 0, i, vt, NUC_TIE_BELOW, tie_end, vs, q);
+    if (i < full_end && i < tie_end) {
+        scale_run(w, i, i + 16, vt, NUC_TIE_STRADDLE, tie_end, vs, q);
+        i += 16;
+    }
+    scale_run(w, i, full_end, vt, NUC_TIE_ABOVE, tie_end, vs, q);
+    if (full_end < n) {
+        const __mmask16 live = nuc_head_mask16(n - full_end);
+        const __m512 v = _mm512_maskz_loadu_ps(live, w + full_end);
+        const __mmask16 k = kept16(v, vt, NUC_TIE_STRADDLE, full_end, tie_end, live);
+        _mm512_mask_storeu_ps(q + full_end, live, _mm512_maskz_mul_ps(k, v, vs));
+    }
+}
+
+/* The lanes of v in [lo, hi]. For 0 < lo <= hi one unsigned compare of bit patterns decides
+ * it: positive floats order as their bits, and +0, negatives and NaNs all land past the span
+ * (bits(w) - bits(lo) wraps above it). Otherwise the two compares. */
+NUC_INLINE __mmask16 in_range16(__m512 v, __m512 lo, __m512 hi, int positive, __m512i base,
+                                __m512i span, __mmask16 live)
+{
+    if (positive)
+        return _mm512_mask_cmple_epu32_mask(live, _mm512_sub_epi32(_mm512_castps_si512(v), base),
+                                            span);
+    return _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(live, v, lo, _CMP_GE_OQ), v, hi,
+                                   _CMP_LE_OQ);
+}
+
+/* The bracket without the mass above it: a compress of the lanes in range. */
+NUC_INLINE size_t bracket_list(const float *w, size_t n, float lo, float hi, uint32_t *idx,
+                               int positive)
+{
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    const __m512i base = _mm512_set1_epi32((int32_t)nuc_f32_bits(lo));
+    const __m512i span = _mm512_set1_epi32((int32_t)(nuc_f32_bits(hi) - nuc_f32_bits(lo)));
+    size_t c = 0, i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __mmask16 ka = in_range16(_mm512_loadu_ps(w + i), vlo, vhi, positive, base, span,
+                                        0xffff);
+        const __mmask16 kb = in_range16(_mm512_loadu_ps(w + i + 16), vlo, vhi, positive, base,
+                                        span, 0xffff);
+        if (!_kortestz_mask16_u8(ka, kb)) {
+            c += nuc_compress16(idx + c, i, ka);
+            c += nuc_compress16(idx + c, i + 16, kb);
+        }
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 live = nuc_below_mask16(i, n);
+        const __mmask16 k = in_range16(_mm512_maskz_loadu_ps(live, w + i), vlo, vhi, positive,
+                                       base, span, live);
+        if (k) {
+            if (i + 16 <= n)
+                c += nuc_compress16(idx + c, i, k);
+            else
+                c += nuc_compress16_tail(idx + c, i, k);
+        }
+    }
+    return c;
+}
+
+/* The bracket lanes of v (in_range16), the lanes above hi added into acc: a masked add, the
+ * others are left as they are, as the scalar loop skips them. hi is not NaN. */
+NUC_INLINE __mmask16 bracket16(__m512 v, __m512 lo, __m512 hi, int positive, __m512i base,
+                               __m512i span, __m512 *acc, __mmask16 live)
+{
+    const __mmask16 above = _mm512_mask_cmp_ps_mask(live, v, hi, _CMP_GT_OQ);
+    *acc = _mm512_mask_add_ps(*acc, above, *acc, v);
+    if (positive) /* the integer compare, off the float compare's ports */
+        return in_range16(v, lo, hi, 1, base, span, live);
+    return _kandn_mask16(above, _mm512_mask_cmp_ps_mask(live, v, lo, _CMP_GE_OQ));
+}
+
+/* The bracket with the mass above it, block by block; positive as in bracket_list. */
+NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, float *bsum,
+                               uint32_t *idx, size_t *count, int positive)
+{
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    const __m512i base = _mm512_set1_epi32((int32_t)nuc_f32_bits(lo));
+    const __m512i span = _mm512_set1_epi32((int32_t)(nuc_f32_bits(hi) - nuc_f32_bits(lo)));
+    double total = 0.0;
+    size_t c = 0, start = 0;
+    for (; start + NUC_BLOCK <= n; start += NUC_BLOCK) {
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t i = start; i < start + NUC_BLOCK; i += 32) {
+            const __mmask16 ka = bracket16(_mm512_loadu_ps(w + i), vlo, vhi, positive, base, span,
+                                           &acc, 0xffff);
+            const __mmask16 kb = bracket16(_mm512_loadu_ps(w + i + 16), vlo, vhi, positive, base,
+                                           span, &acc, 0xffff);
+            if (!_kortestz_mask16_u8(ka, kb)) {
+                c += nuc_compress16(idx + c, i, ka);
+                c += nuc_compress16(idx + c, i + 16, kb);
+            }
+        }
+        const float s = nuc_lane_fold_avx512(acc);
+        bsum[start / NUC_BLOCK] = s;
+        total += s;
+    }
+    if (start < n) { /* the last, partial block */
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t i = start; i < n; i += 16) {
+            const __mmask16 live = nuc_below_mask16(i, n);
+            const __mmask16 k = bracket16(_mm512_maskz_loadu_ps(live, w + i), vlo, vhi, positive,
+                                          base, span, &acc, live);
+            if (i + 16 <= n)
+                c += nuc_compress16(idx + c, i, k);
+            else
+                c += nuc_compress16_tail(idx + c, i, k);
+        }
+        const float s = nuc_lane_fold_avx512(acc);
+        bsum[start / NUC_BLOCK] = s;
+        total += s;
+    }
+    *count = c;
+    return total;
+}
+
+double nuc_bracket_avx512(const float *w, size_t n, float lo, float hi, float *bsum,
+                          uint32_t *idx, size_t *count)
+{
+    if (bsum) {
+        if (lo > 0.0f && lo <= hi)
+            return bracket_sums(w, n, lo, hi, bsum, idx, count, 1);
+        /* A NaN hi holds nothing and has nothing above it: a NaN lo too makes the bracket test
+         * (w >= lo, not w > hi) empty as well. */
+        return bracket_sums(w, n, hi != hi ? hi : lo, hi, bsum, idx, count, 0);
+    }
+    if (!(lo <= hi))
+        *count = 0; /* a NaN bound or an empty range holds no w */
+    else if (lo > 0.0f)
+        *count = bracket_list(w, n, lo, hi, idx, 1);
+    else
+        *count = bracket_list(w, n, lo, hi, idx, 0);
+    return 0.0;
+}
