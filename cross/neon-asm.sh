@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Shows that the NEON exp pass has no scalar fallback in its hot loops: disassembles
-# nuc_exp_sum_neon from the aarch64 build, finds the innermost loops (a branch back to a lower
-# address with no other loop inside), prints the one that carries the exp, and fails if an
-# innermost loop with fmla also calls something (bl/blr) or if none uses fmla at all.
+# nuc_exp_sum_neon from the aarch64 build, finds its innermost loops (strongly connected parts
+# of the control-flow graph with no loop inside them; GCC lays loops out non-contiguously, so
+# address ranges would mislead), prints the one that carries the exp, and fails if an innermost
+# loop with fmla also calls something (bl/blr) or if none uses fmla at all.
 #   cross/neon-asm.sh [build-aarch64]
 set -euo pipefail
 cd "$(dirname "$0")/.."

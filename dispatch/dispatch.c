@@ -53,7 +53,7 @@ static uint64_t xgetbv0(void)
 
 /* CPUID says the units exist; XCR0 says the OS saves their registers on a context switch.
  * Without the second check a kernel can fault on a server whose OS disabled AVX-512. */
-static int x86_supports(nuc_isa isa)
+static int x86_probe(nuc_isa isa)
 {
     uint32_t a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
@@ -74,6 +74,21 @@ static int x86_supports(nuc_isa isa)
     case NUC_ISA_AVX512: return zmm_state && avx2 && fma && avx512;
     default: return 0;
     }
+}
+
+/* Asked once: CPUID and XGETBV trap to the hypervisor on some VMs (~50 us a call there). */
+static int x86_levels[2];
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static void probe(void)
+{
+    x86_levels[0] = x86_probe(NUC_ISA_AVX2);
+    x86_levels[1] = x86_probe(NUC_ISA_AVX512);
+}
+
+static int x86_supports(nuc_isa isa)
+{
+    pthread_once(&probe_once, probe);
+    return x86_levels[isa == NUC_ISA_AVX512];
 }
 #endif
 

@@ -112,7 +112,7 @@ static void huge(gen_rng *r, size_t n, float *out)
 
 const char *gen_name(gen_profile p)
 {
-    static const char *const names[GEN_COUNT] = {"peaked", "flat",   "flat3", "zipf", "ties",
+    static const char *const names[GEN_COUNT] = {"peaked", "flat",     "flat3", "zipf", "ties",
                                                  "equal",  "masked90", "spike", "huge"};
     return (unsigned)p < GEN_COUNT ? names[p] : "unknown";
 }

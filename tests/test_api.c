@@ -64,8 +64,8 @@ static void expect_q(const char *isa, const char *what, const float *q, const do
             ck_assert_msg(q[i] == 0.0f, "[%s] %s: q[%zu] = %g, want exactly 0", isa, what, i,
                           (double)q[i]);
         else
-            ck_assert_msg(fabs(q[i] - want[i]) <= tol * want[i], "[%s] %s: q[%zu] = %.9g, want %.9g",
-                          isa, what, i, (double)q[i], want[i]);
+            ck_assert_msg(fabs(q[i] - want[i]) <= tol * want[i],
+                          "[%s] %s: q[%zu] = %.9g, want %.9g", isa, what, i, (double)q[i], want[i]);
     }
 }
 
@@ -110,8 +110,8 @@ START_TEST(top_p_examples)
         /* After top-k 3 it is .4/.9 and stays; min-p .7 passes it too (.3/.4 = .75). */
         p = params(1.0f, 3, 0.5f, 0.7f);
         ck_assert_int_eq(nuc_probs(s, x, 5, &p, q), NUC_OK);
-        expect_q(name, "top_k 3, top_p .5, min_p .7", q, (double[]){0, 0, 0, 3.0 / 7, 4.0 / 7},
-                 5, 1e-6);
+        expect_q(name, "top_k 3, top_p .5, min_p .7", q, (double[]){0, 0, 0, 3.0 / 7, 4.0 / 7}, 5,
+                 1e-6);
         /* min-p .8 drops token 3. */
         p = params(1.0f, 0, 1.0f, 0.8f);
         ck_assert_int_eq(nuc_probs(s, x, 5, &p, q), NUC_OK);
@@ -168,8 +168,8 @@ static void expect_greedy(nuc_sampler *s, const char *isa, const float *x, size_
     }
     int32_t index = TOKEN_SENTINEL;
     ck_assert_int_eq(nuc_argmax(x, n, &index), NUC_OK);
-    ck_assert_msg(index == (int32_t)want, "[%s] nuc_argmax n=%zu: %d, want %zu", isa, n,
-                  (int)index, want);
+    ck_assert_msg(index == (int32_t)want, "[%s] nuc_argmax n=%zu: %d, want %zu", isa, n, (int)index,
+                  want);
     free(q);
 }
 
@@ -380,9 +380,9 @@ START_TEST(domain_edges_accepted)
     float row[CAP], q[CAP];
     gen_logits(GEN_FLAT, CAP, 3, row);
     const nuc_params edge[] = {
-        params(1.0f, 0, 0.0f, 0.0f),      params(1.0f, 0, 1.0f, 1.0f),
-        params(1.0f, 0, -0.0f, -0.0f),    params(1.0f, INT32_MAX, 1.0f, 0.0f),
-        params(FLT_MAX, 0, 1.0f, 0.0f),   params(FLT_TRUE_MIN, 0, 1.0f, 0.0f),
+        params(1.0f, 0, 0.0f, 0.0f),     params(1.0f, 0, 1.0f, 1.0f),
+        params(1.0f, 0, -0.0f, -0.0f),   params(1.0f, INT32_MAX, 1.0f, 0.0f),
+        params(FLT_MAX, 0, 1.0f, 0.0f),  params(FLT_TRUE_MIN, 0, 1.0f, 0.0f),
         params(-FLT_MAX, 0, 1.0f, 0.0f),
     };
     static const double us[] = {0.0, -0.0, 0x1.fffffffffffffp-1};
@@ -413,44 +413,61 @@ END_TEST
 
 /* ---- the stage functions ---------------------------------------------------------------- */
 
-START_TEST(argmax_and_softmax)
+/* One row under every kernel set: nuc_argmax is the first maximum, nuc_softmax sums to 1 and
+ * matches the oracle's unfiltered softmax. */
+static void check_stages(const float *x, size_t n, const char *row, const double *want[3],
+                         float *pi)
 {
-    static const size_t sizes[] = {1, 2, 15, 16, 17, 255, 256, 257, 1000, 4099, 128256};
     static const float temps[] = {0.05f, 1.0f, 2.0f};
-    float *x = ut_floats(128256), *pi = ut_floats(128256);
-    double *want = ut_malloc(128256 * sizeof(double));
     UT_FOR_EACH_ISA(isa)
     {
         const char *name = nuc_isa_name(isa);
-        for (int prof = 0; prof < GEN_COUNT; prof++) {
-            for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-                size_t n = sizes[k];
-                gen_logits((gen_profile)prof, n, 31 + k, x);
-                int32_t index = TOKEN_SENTINEL;
-                ck_assert_int_eq(nuc_argmax(x, n, &index), NUC_OK);
-                ck_assert_msg(index == (int32_t)first_max(x, n), "[%s] argmax %s n=%zu: %d", name,
-                              gen_name((gen_profile)prof), n, (int)index);
-                for (size_t j = 0; j < 3; j++) {
-                    nuc_params all = params(temps[j], 0, 1.0f, 0.0f);
-                    ck_assert_int_eq(nuc_softmax(x, n, temps[j], pi), NUC_OK);
-                    ck_assert_int_eq(oracle_probs(x, n, &all, want, NULL), NUC_OK);
-                    double sum = 0.0;
-                    for (size_t i = 0; i < n; i++) {
-                        sum += pi[i];
-                        UT_CHECK(ut_close(pi[i], want[i], 1e-5, 1e-9),
-                                 "[%s] softmax %s n=%zu T=%g: pi[%zu] = %.9g, oracle %.9g", name,
-                                 gen_name((gen_profile)prof), n, (double)temps[j], i,
-                                 (double)pi[i], want[i]);
-                    }
-                    ck_assert_msg(fabs(sum - 1.0) <= 1e-6, "[%s] softmax %s n=%zu: sum %.12f",
-                                  name, gen_name((gen_profile)prof), n, sum);
-                }
+        int32_t index = TOKEN_SENTINEL;
+        ck_assert_int_eq(nuc_argmax(x, n, &index), NUC_OK);
+        ck_assert_msg(index == (int32_t)first_max(x, n), "[%s] argmax %s: %d", name, row,
+                      (int)index);
+        for (size_t j = 0; j < 3; j++) {
+            ck_assert_int_eq(nuc_softmax(x, n, temps[j], pi), NUC_OK);
+            double sum = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                sum += pi[i];
+                UT_CHECK(ut_close(pi[i], want[j][i], 1e-5, 1e-9),
+                         "[%s] softmax %s T=%g: pi[%zu] = %.9g, oracle %.9g", name, row,
+                         (double)temps[j], i, (double)pi[i], want[j][i]);
             }
+            ck_assert_msg(fabs(sum - 1.0) <= 1e-6, "[%s] softmax %s T=%g: sum %.12f", name, row,
+                          (double)temps[j], sum);
+        }
+    }
+}
+
+START_TEST(argmax_and_softmax)
+{
+    /* Around the 16-lane and 256-element block sizes, and a real vocabulary. */
+    static const size_t sizes[] = {1, 2, 15, 16, 17, 255, 256, 257, 1000, 4099, 128256};
+    static const float temps[] = {0.05f, 1.0f, 2.0f};
+    const size_t max_n = 128256;
+    float *x = ut_floats(max_n), *pi = ut_floats(max_n);
+    double *want[3];
+    for (size_t j = 0; j < 3; j++)
+        want[j] = ut_malloc(max_n * sizeof(double));
+    for (int prof = 0; prof < GEN_COUNT; prof++) {
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            size_t n = sizes[k];
+            char row[64];
+            snprintf(row, sizeof row, "%s n=%zu", gen_name((gen_profile)prof), n);
+            gen_logits((gen_profile)prof, n, 31 + k, x);
+            for (size_t j = 0; j < 3; j++) {
+                nuc_params all = params(temps[j], 0, 1.0f, 0.0f);
+                ck_assert_int_eq(oracle_probs(x, n, &all, want[j], NULL), NUC_OK);
+            }
+            check_stages(x, n, row, (const double **)want, pi);
         }
     }
     free(x);
     free(pi);
-    free(want);
+    for (size_t j = 0; j < 3; j++)
+        free(want[j]);
 }
 END_TEST
 
@@ -477,8 +494,8 @@ START_TEST(batch_matches_single_rows)
     nuc_sampler *s = nuc_sampler_new(BN);
     ck_assert_ptr_nonnull(s);
     const nuc_params per_row[ROWS] = {
-        params(1.0f, 0, 1.0f, 0.0f),  params(0.7f, 40, 0.9f, 0.05f), params(0.0f, 0, 1.0f, 0.0f),
-        params(2.0f, 0, 0.5f, 0.0f),  params(1.0f, 1, 1.0f, 0.0f),   params(0.05f, 0, 0.95f, 0.1f),
+        params(1.0f, 0, 1.0f, 0.0f), params(0.7f, 40, 0.9f, 0.05f), params(0.0f, 0, 1.0f, 0.0f),
+        params(2.0f, 0, 0.5f, 0.0f), params(1.0f, 1, 1.0f, 0.0f),   params(0.05f, 0, 0.95f, 0.1f),
     };
     const uint64_t streams[ROWS] = {100, 7, UINT64_C(1) << 40, 0, 5, UINT64_MAX};
     static const int threads[] = {1, 2, 0};
@@ -500,15 +517,15 @@ START_TEST(batch_matches_single_rows)
                             int32_t t = TOKEN_SENTINEL;
                             uint64_t stream = with_streams ? streams[r] : r;
                             ck_assert_int_eq(nuc_sample(s, x + r * STRIDE, BN,
-                                                        &per_row[np == 1 ? 0 : r], 99, stream,
-                                                        step, &t),
+                                                        &per_row[np == 1 ? 0 : r], 99, stream, step,
+                                                        &t),
                                              NUC_OK);
                             ck_assert_msg(tokens[r] == t,
                                           "[%s] batch row %zu (n_params %zu, streams %s, "
                                           "threads %d, step %llu): %d, nuc_sample %d",
-                                          nuc_isa_name(isa), r, np,
-                                          with_streams ? "given" : "NULL", threads[th],
-                                          (unsigned long long)step, (int)tokens[r], (int)t);
+                                          nuc_isa_name(isa), r, np, with_streams ? "given" : "NULL",
+                                          threads[th], (unsigned long long)step, (int)tokens[r],
+                                          (int)t);
                         }
                     }
                 }
@@ -539,8 +556,8 @@ START_TEST(batch_large_threaded)
         for (size_t r = 0; r < R; r++) {
             int32_t t;
             ck_assert_int_eq(nuc_sample(s, x + r * N, N, &p, 5, r, 11, &t), NUC_OK);
-            ck_assert_msg(tokens[r] == t, "[%s] row %zu: batch %d, single %d", nuc_isa_name(isa),
-                          r, (int)tokens[r], (int)t);
+            ck_assert_msg(tokens[r] == t, "[%s] row %zu: batch %d, single %d", nuc_isa_name(isa), r,
+                          (int)tokens[r], (int)t);
         }
     }
     nuc_sampler_free(s);
@@ -565,8 +582,7 @@ static void expect_batch_error(const char *isa, const char *what, batch_call c, 
                               c.null_tokens ? NULL : tokens, c.threads);
     ck_assert_msg(rc == code, "[%s] batch, %s: %d, want %d", isa, what, rc, code);
     for (size_t r = 0; r < ROWS; r++)
-        ck_assert_msg(tokens[r] == TOKEN_SENTINEL, "[%s] batch, %s: row %zu written", isa, what,
-                      r);
+        ck_assert_msg(tokens[r] == TOKEN_SENTINEL, "[%s] batch, %s: row %zu written", isa, what, r);
 }
 
 START_TEST(batch_bad_input)
@@ -737,16 +753,18 @@ END_TEST
 
 /* ---- the small API ---------------------------------------------------------------------- */
 
-START_TEST(strings_and_defaults)
+/* Nothing here reaches a kernel today; it runs under every set anyway, like the rest, so that
+ * a set that breaks global state (the first-use dispatch, say) shows up here too. */
+static void strings_and_defaults_on(const char *isa)
 {
-    static const int codes[] = {NUC_OK,     NUC_EINVAL, NUC_ENONFINITE, NUC_EMASKED,
-                                NUC_ENOMEM, NUC_EUNSUPPORTED};
+    static const int codes[] = {NUC_OK,      NUC_EINVAL, NUC_ENONFINITE,
+                                NUC_EMASKED, NUC_ENOMEM, NUC_EUNSUPPORTED};
     for (size_t k = 0; k < 6; k++) {
         const char *m = nuc_strerror(codes[k]);
-        ck_assert_msg(m != NULL && m[0] != '\0', "nuc_strerror(%d) is empty", codes[k]);
+        ck_assert_msg(m != NULL && m[0] != '\0', "[%s] nuc_strerror(%d) is empty", isa, codes[k]);
         for (size_t j = 0; j < k; j++)
             ck_assert_msg(strcmp(m, nuc_strerror(codes[j])) != 0,
-                          "nuc_strerror(%d) and (%d) say the same", codes[k], codes[j]);
+                          "[%s] nuc_strerror(%d) and (%d) say the same", isa, codes[k], codes[j]);
     }
     ck_assert_str_eq(nuc_isa_name(NUC_ISA_SCALAR), "scalar");
     ck_assert_str_eq(nuc_isa_name(NUC_ISA_AVX2), "avx2");
@@ -762,6 +780,11 @@ START_TEST(strings_and_defaults)
     nuc_sampler_free(s);
     nuc_sampler_free(NULL); /* like free(NULL) */
 }
+
+START_TEST(strings_and_defaults)
+{
+    UT_FOR_EACH_ISA(isa) strings_and_defaults_on(nuc_isa_name(isa));
+}
 END_TEST
 
 START_TEST(isa_controls)
@@ -776,8 +799,8 @@ START_TEST(isa_controls)
             continue;
         }
         nuc_isa before = nuc_isa_active();
-        ck_assert_msg(nuc_isa_force(isa) == NUC_EUNSUPPORTED,
-                      "forcing unsupported %s did not fail", nuc_isa_name(isa));
+        ck_assert_msg(nuc_isa_force(isa) == NUC_EUNSUPPORTED, "forcing unsupported %s did not fail",
+                      nuc_isa_name(isa));
         ck_assert_msg(nuc_isa_active() == before, "a refused force changed the kernels");
     }
     nuc_isa before = nuc_isa_active();

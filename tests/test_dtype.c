@@ -102,6 +102,8 @@ START_TEST(typed_equals_converted)
     {
         for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
             for (int prof = 0; prof < GEN_COUNT; prof++) {
+                if (ut_quick() && sizes[si] > 12289)
+                    continue; /* NUC_TEST_QUICK: the chunk boundaries are all below */
                 if (prof == GEN_HUGE)
                     continue; /* beyond bf16/fp16 range: covered below */
                 gen_logits((gen_profile)prof, sizes[si], 7 + si, x);
@@ -212,6 +214,8 @@ START_TEST(logprobs_against_oracle)
     {
         for (size_t si = 0; si < sizeof lp_sizes / sizeof *lp_sizes; si++)
             for (int prof = 0; prof < GEN_COUNT; prof++) {
+                if (ut_quick() && lp_sizes[si] > 32000)
+                    continue;
                 gen_logits((gen_profile)prof, lp_sizes[si], 11 + si, x);
                 for (size_t k = 0; k < sizeof params / sizeof *params; k++)
                     check_logprobs(&f, nuc_isa_name(isa), s, x, lp_sizes[si], &params[k],

@@ -92,12 +92,6 @@ static void sweep_free(sweep *sw)
     free(sw->q);
 }
 
-static int quick(void)
-{
-    const char *v = getenv("NUC_TEST_QUICK");
-    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
-}
-
 /* Fixed probes plus two per-case draws: 0 and the largest double below 1 exercise the ends of
  * the inverse CDF; the interior probes are irrational so that they never coincide with the
  * exact dyadic prefix sums of tied rows. */
@@ -122,8 +116,8 @@ static void expect_add(sweep *sw, const nuc_params *p, uint64_t salt)
     size_t n = sw->n;
     memset(e, 0, sizeof *e);
     e->p = *p;
-    snprintf(e->params, sizeof e->params, "T=%g top_k=%d top_p=%g min_p=%g",
-             (double)p->temperature, (int)p->top_k, (double)p->top_p, (double)p->min_p);
+    snprintf(e->params, sizeof e->params, "T=%g top_k=%d top_p=%g min_p=%g", (double)p->temperature,
+             (int)p->top_k, (double)p->top_p, (double)p->min_p);
     e->want = ut_malloc(n * sizeof(double));
     UT_CHECK(oracle_probs(sw->x, n, p, e->want, &e->d) == NUC_OK, "oracle refused %s", sw->row);
     e->excused = e->d.near_top_p || e->d.near_min_p || e->d.near_rank;
@@ -164,8 +158,8 @@ static int check_q_exact(sweep *sw, const expect *e, const char *isa)
         float got = sw->q[i];
         int ok = want == 0.0 ? got == 0.0f && !signbit(got) : ut_close(got, want, 1e-5, 1e-9);
         if (!ok) {
-            ut_fail(&sw->fails, "[%s] %s %s: q[%zu] = %.9g, oracle %.9g", isa, sw->row,
-                    e->params, i, (double)got, want);
+            ut_fail(&sw->fails, "[%s] %s %s: q[%zu] = %.9g, oracle %.9g", isa, sw->row, e->params,
+                    i, (double)got, want);
             return 0;
         }
     }
@@ -182,8 +176,7 @@ static int check_q_excused(sweep *sw, const expect *e, const char *isa)
     for (size_t i = 0; i < sw->n; i++) {
         float got = sw->q[i];
         if (!(got >= 0.0f)) {
-            ut_fail(&sw->fails, "[%s] %s %s: q[%zu] = %g", isa, sw->row, e->params, i,
-                    (double)got);
+            ut_fail(&sw->fails, "[%s] %s %s: q[%zu] = %g", isa, sw->row, e->params, i, (double)got);
             return 0;
         }
         if (got > 0.0f)
@@ -221,8 +214,8 @@ static int check_q_excused(sweep *sw, const expect *e, const char *isa)
 static int check_token_self(sweep *sw, const expect *e, const char *isa, double u, int32_t t)
 {
     if (t < 0 || (size_t)t >= sw->n || !(sw->q[t] > 0.0f)) {
-        ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d has q = %g", isa, sw->row, e->params,
-                u, (int)t, t >= 0 && (size_t)t < sw->n ? (double)sw->q[t] : -1.0);
+        ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d has q = %g", isa, sw->row, e->params, u,
+                (int)t, t >= 0 && (size_t)t < sw->n ? (double)sw->q[t] : -1.0);
         return 0;
     }
     double excl = 0.0, slack = 1e-6;
@@ -232,8 +225,8 @@ static int check_token_self(sweep *sw, const expect *e, const char *isa, double 
     }
     double incl = excl + sw->q[t];
     if (!(excl <= u + slack && incl > u - slack)) {
-        ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d spans [%.12g, %.12g) of its own q",
-                isa, sw->row, e->params, u, (int)t, excl, incl);
+        ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d spans [%.12g, %.12g) of its own q", isa,
+                sw->row, e->params, u, (int)t, excl, incl);
         return 0;
     }
     return 1;
@@ -267,8 +260,8 @@ static void check_isa(sweep *sw, expect *e, const char *isa)
         int32_t t = -1;
         rc = nuc_sample_u(sw->s, sw->x, sw->n, &e->p, u, &t);
         if (rc != NUC_OK) {
-            ut_fail(&sw->fails, "[%s] %s %s u=%.17g: nuc_sample_u = %d", isa, sw->row,
-                    e->params, u, rc);
+            ut_fail(&sw->fails, "[%s] %s %s u=%.17g: nuc_sample_u = %d", isa, sw->row, e->params, u,
+                    rc);
             continue;
         }
         h = ut_hash(h, &t, sizeof t);
@@ -276,8 +269,8 @@ static void check_isa(sweep *sw, expect *e, const char *isa)
         if (!check_token_self(sw, e, isa, u, t) || t == e->want_t[k] || !same)
             continue;
         if (!e->near[k])
-            ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d, oracle %d", isa, sw->row,
-                    e->params, u, (int)t, (int)e->want_t[k]);
+            ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d, oracle %d", isa, sw->row, e->params,
+                    u, (int)t, (int)e->want_t[k]);
         else if (!token_in_margin(e->want, u, t))
             ut_fail(&sw->fails, "[%s] %s %s u=%.17g: token %d, oracle %d, not within the margin",
                     isa, sw->row, e->params, u, (int)t, (int)e->want_t[k]);
@@ -394,11 +387,10 @@ START_TEST(whole_sweep)
     sweep sw;
     sweep_init(&sw);
     counts total = {0};
-    size_t step = quick() ? 7 : 1, sizes = quick() ? 2 : 4;
+    size_t step = ut_quick() ? 7 : 1, sizes = ut_quick() ? 2 : 4;
     for (size_t n = 1; n <= 300; n += n < 64 ? 1 : step)
         for (int prof = 0; prof < GEN_COUNT; prof++)
-            sweep_generated(&sw, (gen_profile)prof, n, 1000 + n, take_small,
-                            n + 3 * (size_t)prof);
+            sweep_generated(&sw, (gen_profile)prof, n, 1000 + n, take_small, n + 3 * (size_t)prof);
     report("lengths 1..300", &sw.c);
     counts_add(&total, &sw.c);
     memset(&sw.c, 0, sizeof sw.c);
@@ -487,12 +479,10 @@ START_TEST(oracle_self)
 {
     const float lp[5] = {-INFINITY, logf(0.1f), logf(0.2f), logf(0.3f), logf(0.4f)};
     oracle_expect(lp, 5, (nuc_params){1.0f, 0, 0.25f, 0.0f}, (double[]){0, 0, 0, 0, 1});
-    oracle_expect(lp, 5, (nuc_params){1.0f, 0, 0.5f, 0.0f},
-                  (double[]){0, 0, 0, 3.0 / 7, 4.0 / 7});
+    oracle_expect(lp, 5, (nuc_params){1.0f, 0, 0.5f, 0.0f}, (double[]){0, 0, 0, 3.0 / 7, 4.0 / 7});
     oracle_expect(lp, 5, (nuc_params){1.0f, 0, 0.0f, 0.0f}, (double[]){0, 0, 0, 0, 1});
     /* top-k 3 then min-p 0.6: 0.2/0.4 < 0.6 drops token 2. */
-    oracle_expect(lp, 5, (nuc_params){1.0f, 3, 1.0f, 0.6f},
-                  (double[]){0, 0, 0, 3.0 / 7, 4.0 / 7});
+    oracle_expect(lp, 5, (nuc_params){1.0f, 3, 1.0f, 0.6f}, (double[]){0, 0, 0, 3.0 / 7, 4.0 / 7});
     double s = sqrt(0.1) + sqrt(0.2) + sqrt(0.3) + sqrt(0.4);
     oracle_expect(lp, 5, (nuc_params){2.0f, 0, 1.0f, 0.0f},
                   (double[]){0, sqrt(0.1) / s, sqrt(0.2) / s, sqrt(0.3) / s, sqrt(0.4) / s});
@@ -513,8 +503,8 @@ START_TEST(oracle_self)
 
     /* min-p at exactly its threshold in real arithmetic: ratio e^-1 against min_p e^-1. */
     const float mp[2] = {0.0f, -1.0f};
-    ck_assert_int_eq(
-        oracle_probs(mp, 2, &(nuc_params){1.0f, 0, 1.0f, (float)exp(-1.0)}, q, &d), NUC_OK);
+    ck_assert_int_eq(oracle_probs(mp, 2, &(nuc_params){1.0f, 0, 1.0f, (float)exp(-1.0)}, q, &d),
+                     NUC_OK);
     ck_assert(d.near_min_p);
     ck_assert_int_eq(oracle_probs(mp, 2, &(nuc_params){1.0f, 0, 1.0f, 0.3f}, q, &d), NUC_OK);
     ck_assert(!d.near_min_p && d.kept == 2);
@@ -539,14 +529,12 @@ START_TEST(oracle_self)
     ck_assert_int_eq(oracle_probs(bad, 2, &ok, q, NULL), NUC_ENONFINITE);
     ck_assert_int_eq(oracle_probs(masked, 2, &ok, q, NULL), NUC_EMASKED);
     ck_assert_int_eq(oracle_probs(eq, 0, &ok, q, NULL), NUC_EINVAL);
-    ck_assert_int_eq(oracle_probs(eq, 4, &(nuc_params){1.0f, -1, 1.0f, 0.0f}, q, NULL),
-                     NUC_EINVAL);
+    ck_assert_int_eq(oracle_probs(eq, 4, &(nuc_params){1.0f, -1, 1.0f, 0.0f}, q, NULL), NUC_EINVAL);
     ck_assert_int_eq(oracle_sample(eq, 4, &ok, 1.0, &t, NULL), NUC_EINVAL);
 
     /* The margin bounds bracket the oracle's own answer. */
     unsigned char lo[4], hi[4];
-    ck_assert_int_eq(oracle_kept_bounds(eq, 4, &(nuc_params){1.0f, 0, 0.5f, 0.0f}, lo, hi),
-                     NUC_OK);
+    ck_assert_int_eq(oracle_kept_bounds(eq, 4, &(nuc_params){1.0f, 0, 0.5f, 0.0f}, lo, hi), NUC_OK);
     ck_assert(lo[0] && lo[1] && !lo[2] && !lo[3]);
     ck_assert(hi[0] && hi[1] && hi[2] && !hi[3]);
 }

@@ -53,8 +53,8 @@ static void known_answers_on(const char *isa)
         nuc_philox4x32_10(kat[v].ctr, kat[v].key, out);
         ref_philox(kat[v].ctr, kat[v].key, ref);
         for (int w = 0; w < 4; w++) {
-            UT_CHECK(out[w] == kat[v].out[w], "[%s] vector %zu word %d: %08x, want %08x",
-                          isa, v, w, out[w], kat[v].out[w]);
+            UT_CHECK(out[w] == kat[v].out[w], "[%s] vector %zu word %d: %08x, want %08x", isa, v, w,
+                     out[w], kat[v].out[w]);
             UT_CHECK(ref[w] == kat[v].out[w], "reference Philox is wrong (vector %zu)", v);
         }
     }
@@ -63,7 +63,7 @@ static void known_answers_on(const char *isa)
 static void random_vectors_on(const char *isa)
 {
     uint64_t s = 1;
-    for (int v = 0; v < 100000; v++) {
+    for (long v = 0, nv = ut_quick() ? 2000 : 20000; v < nv; v++) {
         uint32_t ctr[4], key[2], out[4], ref[4];
         for (int w = 0; w < 4; w++)
             ctr[w] = (uint32_t)mix(&s);
@@ -72,8 +72,8 @@ static void random_vectors_on(const char *isa)
         nuc_philox4x32_10(ctr, key, out);
         ref_philox(ctr, key, ref);
         UT_CHECK(memcmp(out, ref, sizeof out) == 0,
-                      "[%s] ctr %08x %08x %08x %08x key %08x %08x: %08x.. vs reference %08x..",
-                      isa, ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1], out[0], ref[0]);
+                 "[%s] ctr %08x %08x %08x %08x key %08x %08x: %08x.. vs reference %08x..", isa,
+                 ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1], out[0], ref[0]);
     }
 }
 
@@ -91,11 +91,15 @@ static double spec_uniform(uint64_t seed, uint64_t stream, uint64_t step)
 static void uniform_formula_on(const char *isa)
 {
     /* The extremes catch a 64-bit half that is dropped or swapped. */
-    static const uint64_t special[] = {0, 1, UINT64_C(0xffffffff), UINT64_C(0x100000000),
-                                       UINT64_MAX, UINT64_C(0x8000000000000000)};
+    static const uint64_t special[] = {0,
+                                       1,
+                                       UINT64_C(0xffffffff),
+                                       UINT64_C(0x100000000),
+                                       UINT64_MAX,
+                                       UINT64_C(0x8000000000000000)};
     const size_t ns = sizeof special / sizeof *special;
     uint64_t s = 7;
-    for (size_t v = 0; v < 200000; v++) {
+    for (size_t v = 0, nv = ut_quick() ? 5000 : 50000; v < nv; v++) {
         uint64_t seed = mix(&s), stream = mix(&s), step = mix(&s);
         if (v < ns * ns * ns) {
             seed = special[v % ns];
@@ -105,64 +109,59 @@ static void uniform_formula_on(const char *isa)
         double u = nuc_uniform(seed, stream, step), want = spec_uniform(seed, stream, step);
         UT_CHECK(u >= 0.0 && u < 1.0, "[%s] nuc_uniform = %.17g", isa, u);
         UT_CHECK(u == want,
-                      "[%s] nuc_uniform(seed %llx, stream %llx, step %llx) = %.17g, formula %.17g",
-                      isa, (unsigned long long)seed, (unsigned long long)stream,
-                      (unsigned long long)step, u, want);
+                 "[%s] nuc_uniform(seed %llx, stream %llx, step %llx) = %.17g, formula %.17g", isa,
+                 (unsigned long long)seed, (unsigned long long)stream, (unsigned long long)step, u,
+                 want);
     }
 }
 
 /* Philox is not dispatched today, but every suite runs under every kernel set so that a later
  * SIMD RNG (for the batch path, say) is covered without touching the tests. */
-START_TEST(known_answers)
-{
-    UT_FOR_EACH_ISA(isa) known_answers_on(nuc_isa_name(isa));
-}
+START_TEST(known_answers) { UT_FOR_EACH_ISA(isa) known_answers_on(nuc_isa_name(isa)); }
 END_TEST
 
-START_TEST(random_vectors)
-{
-    UT_FOR_EACH_ISA(isa) random_vectors_on(nuc_isa_name(isa));
-}
+START_TEST(random_vectors) { UT_FOR_EACH_ISA(isa) random_vectors_on(nuc_isa_name(isa)); }
 END_TEST
 
-START_TEST(uniform_formula)
-{
-    UT_FOR_EACH_ISA(isa) uniform_formula_on(nuc_isa_name(isa));
-}
+START_TEST(uniform_formula) { UT_FOR_EACH_ISA(isa) uniform_formula_on(nuc_isa_name(isa)); }
 END_TEST
+
+/* Every (seed, stream) pair of the lists, at several steps: a swapped or dropped argument
+ * between nuc_sample and nuc_uniform shows up as a different token somewhere. */
+static void sample_matches_on(nuc_sampler *s, const float *x, size_t n, const nuc_params *p,
+                              const char *isa)
+{
+    static const uint64_t seeds[] = {0, UINT64_C(0xdeadbeef), UINT64_MAX};
+    static const uint64_t streams[] = {0, 1, (UINT64_C(1) << 40) + 3};
+    for (uint64_t i = 0; i < 18; i++) {
+        uint64_t seed = seeds[i % 3], stream = streams[i / 3 % 3], step = i * i;
+        int32_t a = -1, b = -2;
+        int ra = nuc_sample(s, x, n, p, seed, stream, step, &a);
+        int rb = nuc_sample_u(s, x, n, p, nuc_uniform(seed, stream, step), &b);
+        UT_CHECK(ra == NUC_OK && rb == NUC_OK && a == b,
+                 "[%s] n=%zu T=%g seed %llx stream %llx step %llu: nuc_sample %d (rc %d), "
+                 "nuc_sample_u %d (rc %d)",
+                 isa, n, (double)p->temperature, (unsigned long long)seed,
+                 (unsigned long long)stream, (unsigned long long)step, (int)a, ra, (int)b, rb);
+    }
+}
 
 START_TEST(sample_is_sample_u_of_uniform)
 {
-    static const size_t sizes[] = {1, 7, 300, 4099, 128256};
+    const size_t sizes[] = {1, 7, 300, 4099, ut_quick() ? 32000 : 128256};
     static const nuc_params params[] = {
         {1.0f, 0, 1.0f, 0.0f}, {0.7f, 40, 0.9f, 0.05f}, {2.0f, 0, 0.5f, 0.0f},
         {0.0f, 0, 1.0f, 0.0f}, {1.0f, 1, 1.0f, 0.0f},
     };
-    static const uint64_t seeds[] = {0, UINT64_C(0xdeadbeef), UINT64_MAX};
-    static const uint64_t streams[] = {0, 1, (UINT64_C(1) << 40) + 3};
     nuc_sampler *s = nuc_sampler_new(128256);
     ck_assert_ptr_nonnull(s);
     float *x = ut_floats(128256);
-    UT_FOR_EACH_ISA(isa)
-    {
-        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-            size_t n = sizes[k];
-            gen_logits((gen_profile)(k % GEN_COUNT), n, 99 + k, x);
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        gen_logits((gen_profile)(k % GEN_COUNT), sizes[k], 99 + k, x);
+        UT_FOR_EACH_ISA(isa)
+        {
             for (size_t pi = 0; pi < sizeof params / sizeof *params; pi++)
-                for (size_t si = 0; si < 3; si++)
-                    for (size_t st = 0; st < 3; st++)
-                        for (uint64_t step = 0; step < 8; step++) {
-                            int32_t a = -1, b = -2;
-                            double u = nuc_uniform(seeds[si], streams[st], step);
-                            int ra = nuc_sample(s, x, n, &params[pi], seeds[si], streams[st],
-                                                step, &a);
-                            int rb = nuc_sample_u(s, x, n, &params[pi], u, &b);
-                            UT_CHECK(ra == NUC_OK && rb == NUC_OK && a == b,
-                                          "[%s] n=%zu params %zu seed %zu stream %zu step %llu:"
-                                          " nuc_sample %d (rc %d), nuc_sample_u %d (rc %d)",
-                                          nuc_isa_name(isa), n, pi, si, st,
-                                          (unsigned long long)step, a, ra, b, rb);
-                        }
+                sample_matches_on(s, x, sizes[k], &params[pi], nuc_isa_name(isa));
         }
     }
     free(x);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Enough to see a pattern in a sweep without drowning the log. */
 #define UT_PRINTED_FAILS 10
@@ -23,8 +24,7 @@ int ut_isa_enter(nuc_isa isa)
     if (!isa_supported(isa))
         return 0;
     int rc = nuc_isa_force(isa);
-    ck_assert_msg(rc == NUC_OK, "nuc_isa_force(%s) = %d although supported", nuc_isa_name(isa),
-                  rc);
+    ck_assert_msg(rc == NUC_OK, "nuc_isa_force(%s) = %d although supported", nuc_isa_name(isa), rc);
     ck_assert_msg(nuc_isa_active() == isa, "nuc_isa_force(%s) did not take effect",
                   nuc_isa_name(isa));
     return 1;
@@ -54,6 +54,12 @@ void ut_fail(ut_fails *f, const char *fmt, ...)
         va_end(ap);
     }
     f->count++;
+}
+
+int ut_quick(void)
+{
+    const char *v = getenv("NUC_TEST_QUICK");
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
 int ut_close(double got, double want, double rel, double abs)

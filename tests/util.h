@@ -15,17 +15,17 @@
 
 /* The statement that follows runs once per kernel set this machine supports, with that set
  * forced, so every suite checks every set (the determinism promise is per set). */
-#define UT_FOR_EACH_ISA(isa)                                                                   \
-    for (nuc_isa isa = NUC_ISA_SCALAR; isa <= NUC_ISA_NEON; isa = (nuc_isa)(isa + 1))          \
+#define UT_FOR_EACH_ISA(isa)                                                                       \
+    for (nuc_isa isa = NUC_ISA_SCALAR; isa <= NUC_ISA_NEON; isa = (nuc_isa)(isa + 1))              \
         if (ut_isa_enter(isa))
 
 /* Check's ck_assert_msg reports a checkpoint to the parent process on every success (a
  * syscall); loops that test every element of a row use this instead, which calls into Check
  * only on failure. */
-#define UT_CHECK(expr, ...)                                                                    \
-    do {                                                                                       \
-        if (!(expr))                                                                           \
-            ck_abort_msg(__VA_ARGS__);                                                         \
+#define UT_CHECK(expr, ...)                                                                        \
+    do {                                                                                           \
+        if (!(expr))                                                                               \
+            ck_abort_msg(__VA_ARGS__);                                                             \
     } while (0)
 
 /* 1 if isa is supported here, after forcing it (asserted to take effect); else 0. */
@@ -40,8 +40,11 @@ typedef struct ut_fails {
     char first[768];
 } ut_fails;
 void ut_fail(ut_fails *f, const char *fmt, ...) UT_PRINTF(2, 3);
-#define UT_ASSERT_NO_FAILS(f)                                                                  \
+#define UT_ASSERT_NO_FAILS(f)                                                                      \
     ck_assert_msg((f)->count == 0, "%ld failure(s); first: %s", (f)->count, (f)->first)
+
+/* NUC_TEST_QUICK set (and not "0"): valgrind, sanitizers and qemu runs ask for smaller sweeps. */
+int ut_quick(void);
 
 /* |got - want| within rel * |want| or within abs. */
 int ut_close(double got, double want, double rel, double abs);
