@@ -9,8 +9,10 @@ void nuc_bf16_to_f32_neon(const uint16_t *src, size_t n, float *dst)
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const uint16x8_t h = vld1q_u16(src + i);
-        vst1q_f32(dst + i, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)));
-        vst1q_f32(dst + i + 4, vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(h), 16)));
+        /* widen, then shift: SIMDe accepts vshll_n_u16 shifts of 1..15 only */
+        vst1q_f32(dst + i, vreinterpretq_f32_u32(vshlq_n_u32(vmovl_u16(vget_low_u16(h)), 16)));
+        vst1q_f32(dst + i + 4,
+                  vreinterpretq_f32_u32(vshlq_n_u32(vmovl_u16(vget_high_u16(h)), 16)));
     }
     nuc_bf16_to_f32_scalar(src + i, n - i, dst + i);
 }
