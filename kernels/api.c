@@ -46,7 +46,7 @@ nuc_sampler *nuc_sampler_new(size_t max_vocab)
     const size_t b_bytes = round_up(NUC_NBLOCKS(max_vocab) * sizeof(float));
     const size_t i_bytes = round_up(max_vocab * sizeof(uint32_t));
     const size_t c_bytes = NUC_CHUNK * sizeof(float);
-    char *mem = aligned_alloc(ALIGN, w_bytes + b_bytes + 2 * i_bytes + c_bytes);
+    char *mem = aligned_alloc(ALIGN, 3 * w_bytes + b_bytes + 2 * i_bytes + c_bytes);
     if (!mem) {
         free(s);
         return NULL;
@@ -58,6 +58,8 @@ nuc_sampler *nuc_sampler_new(size_t max_vocab)
     s->cand = (uint32_t *)(mem + w_bytes + b_bytes);
     s->work = (uint32_t *)(mem + w_bytes + b_bytes + i_bytes);
     s->chunk = (float *)(mem + w_bytes + b_bytes + 2 * i_bytes);
+    s->vals = (float *)(mem + w_bytes + b_bytes + 2 * i_bytes + c_bytes);
+    s->vals_out = s->vals + w_bytes / sizeof(float);
     return s;
 }
 
@@ -91,8 +93,8 @@ int nuc_softmax(const float *x, size_t n, float temperature, float *probs)
     if (isnan(temperature) || temperature == INFINITY)
         return NUC_EINVAL;
     const nuc_kernels *kt = nuc_active_kernels();
-    float m;
-    rc = kt->max(x, n, &m);
+    float m, lo;
+    rc = kt->max(x, n, &m, &lo);
     if (rc != NUC_OK)
         return rc;
     if (temperature <= 0.0f) {

@@ -20,9 +20,10 @@
 #define NUC_EXP_CUTOFF (-87.0f)
 
 typedef struct nuc_kernels {
-    /* Max of x[0..n-1] into *max. Returns 0, NUC_ENONFINITE (a NaN or +inf) or NUC_EMASKED
-     * (every element -inf). The max of {-0, +0} may be either zero. */
-    int (*max)(const float *x, size_t n, float *max);
+    /* Max of x[0..n-1] into *max and min into *min (-inf if any element is). Returns 0,
+     * NUC_ENONFINITE (a NaN or +inf) or NUC_EMASKED (every element -inf); only 0 writes them.
+     * The max or min of {-0, +0} may be either zero. */
+    int (*max)(const float *x, size_t n, float *max, float *min);
 
     /* The smallest i with x[i] == v; n if there is none. */
     size_t (*find_first)(const float *x, size_t n, float v);
@@ -44,20 +45,21 @@ typedef struct nuc_kernels {
     void (*scale_kept)(const float *w, size_t n, float thr, size_t tie_end, float scale,
                        float *q);
 
-    /* The bracket [lo, hi] of a row: the indices i with lo <= w[i] <= hi, ascending, into idx
-     * and their number into *count; and, when bsum is not NULL, bsum[b] = the sum of block b
-     * over { i : w[i] > hi } (the mass above the bracket). Returns the total of those block sums
-     * (0 without bsum). */
+    /* The bracket [lo, hi] of a row: the indices i with lo <= w[i] <= hi, ascending, into idx,
+     * their weights side by side into vals (vals[j] = w[idx[j]]) and their number into *count;
+     * and, when bsum is not NULL, bsum[b] = the sum of block b over { i : w[i] > hi } (the mass
+     * above the bracket). Returns the total of those block sums (0 without bsum). */
     double (*bracket)(const float *w, size_t n, float lo, float hi, float *bsum, uint32_t *idx,
-                      size_t *count);
+                      float *vals, size_t *count);
 
     /* Exact widening of bf16 and IEEE fp16 to float (every input has one float value). */
     void (*bf16_to_f32)(const uint16_t *src, size_t n, float *dst);
     void (*f16_to_f32)(const uint16_t *src, size_t n, float *dst);
 } nuc_kernels;
 
-/* Index lists (cand, idx) always have room for n entries: kernels may store whole vectors, so
- * the slots between the count and n hold scratch values; nothing is written at or past n. */
+/* Index lists (cand, idx) and vals always have room for n entries: kernels may store whole
+ * vectors, so the slots between the count and n hold scratch values; nothing is written at or
+ * past n. */
 
 /* The table of the active kernel set (chosen once; see dispatch/dispatch.c). */
 const nuc_kernels *nuc_active_kernels(void);

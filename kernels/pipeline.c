@@ -49,6 +49,7 @@ static keep keep_at_least(keep c, float v, size_t n)
 
 typedef struct row {
     int greedy;
+    int constant;          /* every logit equal: every weight is exactly 1, w is not written */
     uint32_t argmax;
     float max;             /* the largest logit */
     double total;          /* S: every weight, block sums added in block order */
@@ -88,37 +89,41 @@ static double list_mass(const float *w, const uint32_t *list, size_t len)
     return s;
 }
 
-/* The tokens with lo <= w <= hi, ascending, into s->cand. */
+/* The tokens with lo <= w <= hi, ascending, into s->cand, their weights into s->vals. */
 static size_t select_range(nuc_sampler *s, const nuc_kernels *kt, size_t n, float lo, float hi)
 {
     size_t len;
-    kt->bracket(s->w, n, lo, hi, NULL, s->cand, &len);
+    kt->bracket(s->w, n, lo, hi, NULL, s->cand, s->vals, &len);
     return len;
 }
 
 /* A cut over a copy of list (the cut overwrites what it is given). */
-static nuc_cut cut_copy(const float *w, const uint32_t *list, size_t len, float lo,
-                        uint32_t *scratch, nuc_cut_mode mode, size_t k, double target)
+static nuc_cut cut_copy(nuc_sampler *s, size_t len, float lo, nuc_cut_mode mode, size_t k,
+                        double target)
 {
-    memcpy(scratch, list, len * sizeof *list);
-    return nuc_radix_cut(w, scratch, len, fmaxf(lo, FLT_MIN), 1.0f, mode, k, target, 0.0);
+    for (size_t j = 0; j < len; j++) {
+        s->work[j] = s->cand[j];
+        s->vals[j] = s->w[s->cand[j]];
+    }
+    return nuc_radix_cut(s->work, s->vals, len, fmaxf(lo, FLT_MIN), 1.0f, mode, k, target, 0.0);
 }
 
 /* A histogram of every stride-th weight in (0, below) of a long row, the cheap picture of its
- * distribution from which the wide cuts are bracketed. Returns the sample size. */
-static size_t sample_hist(const float *w, size_t n, float below, uint32_t *smp, nuc_hist *h)
+ * distribution from which the wide cuts are bracketed. The sampled weights go to smp; returns
+ * their number. */
+static size_t sample_hist(const float *w, size_t n, float below, float *smp, nuc_hist *h)
 {
     const size_t stride = n / SAMPLE_SIZE;
     size_t m = 0;
     float lo = 1.0f, hi = 0.0f;
     for (size_t i = stride / 2; i < n; i += stride)
         if (w[i] > 0.0f && w[i] < below) {
-            smp[m++] = (uint32_t)i;
+            smp[m++] = w[i];
             lo = w[i] < lo ? w[i] : lo;
             hi = w[i] > hi ? w[i] : hi;
         }
     nuc_hist_range(h, lo, hi < lo ? lo : hi);
-    nuc_hist_fill(h, w, smp, m);
+    nuc_hist_fill(h, smp, m);
     return m;
 }
 
@@ -144,7 +149,7 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
     *lo = FLT_MIN;
     if (n >= SAMPLED_MIN_N) {
         nuc_hist h;
-        sample_hist(s->w, n, 2.0f, s->work, &h);
+        sample_hist(s->w, n, 2.0f, s->vals, &h);
         const double e = (double)kk / (double)(n / SAMPLE_SIZE);
         const int d = bucket_at_rank(&h, (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0));
         if (d >= 0) {
@@ -159,46 +164,140 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
     return len;
 }
 
-/* The top-p cut over every positive token of a row too wide for a candidate list: estimate where
- * the sample's mass crosses top_p, bracket that rank by three standard deviations of a sampled
- * quantile (at most 1.5 sqrt(m)), add the mass above the bracket in the same pass that lists
- * the tokens inside it, and cut only among those. The head of the row (the tokens at or above
- * head_floor, of mass head_mass, known exactly from the exp pass's list; head_floor 2 if none)
- * is left out of the sample: a few heavy tokens would otherwise be missed or overweighted by
- * it. Falls back to the whole row when the cut is not inside. */
+/* A band [lo, hi] of sampled values around the point where the sample's mass, taken from the
+ * top, first exceeds reach: that rank plus and minus three standard deviations of a sampled
+ * quantile (at most 1.5 sqrt(m)). The edges are sampled values, not bucket edges: a tie group
+ * the cut falls in is then bracketed by its own value, and the cut inside it is found in closed
+ * form. hi is top where the band reaches past the largest sampled value. */
+static void sample_band(const float *smp, size_t m, const nuc_hist *h, double reach, float top,
+                        float *lo, float *hi)
+{
+    size_t rank = 0;
+    double run = 0.0;
+    for (int d = 255; d >= 0 && run <= reach; d--) {
+        run += h->mass[d];
+        rank += h->count[d];
+    }
+    const size_t delta = (size_t)(1.5 * sqrt((double)m)) + 8;
+    const int d_hi = rank > delta ? bucket_at_rank(h, rank - delta) : -1;
+    const int d_lo = bucket_at_rank(h, rank + delta);
+    *hi = d_hi < 0 ? top : 0.0f;
+    *lo = 1.0f;
+    for (size_t j = 0; j < m; j++) {
+        const float v = smp[j];
+        const int d = (int)((nuc_f32_bits(v) - h->base) >> h->shift);
+        if (d == d_hi && v > *hi)
+            *hi = v;
+        if ((d == d_lo || d_lo < 0) && v < *lo)
+            *lo = v;
+    }
+}
+
+/* A bracket list this long, whose weights span at most a factor BAND_SPAN (so that a sample
+ * weighs its mass well), is narrowed once more before the radix cut, from a sample of
+ * BAND_SAMPLE of its weights. */
+#define BAND_SAMPLE 1024
+#define BAND_MIN (4 * BAND_SAMPLE)
+#define BAND_SPAN 4.0f
+
+typedef struct band {
+    float lo, hi;
+    double above; /* the mass above hi, in the row */
+    size_t len;   /* the tokens inside: s->work, their weights s->vals_out */
+} band;
+
+/* Narrows the bracket list s->cand[0..len) (weights s->vals, in br->lo..hi) as the row was
+ * narrowed to it: a strided sample of the weights gives a narrower band, and one bracket pass
+ * over the weights lists the band and adds the mass above it. The bracket list is left as it
+ * is. Returns 0 if the cut lies above the band. */
+static int narrow_band(nuc_sampler *s, const nuc_kernels *kt, size_t len, const band *br,
+                       double target, band *out)
+{
+    const float *v = s->vals;
+    float smp[2 * BAND_SAMPLE];
+    const size_t stride = len / BAND_SAMPLE;
+    size_t m = 0;
+    for (size_t i = stride / 2; i < len; i += stride)
+        smp[m++] = v[i];
+    nuc_hist h;
+    nuc_hist_range(&h, br->lo, br->hi);
+    nuc_hist_fill(&h, smp, m);
+    sample_band(smp, m, &h, (target - br->above) * (double)m / (double)len, br->hi, &out->lo,
+                &out->hi);
+    out->above = br->above + kt->bracket(v, len, out->lo, out->hi, s->bsum, s->work,
+                                         s->vals_out, &out->len);
+    if (out->above > target)
+        return 0;
+    for (size_t j = 0; j < out->len; j++)
+        s->work[j] = s->cand[s->work[j]];
+    return 1;
+}
+
+/* The j-th token (0-based, in list order) of the bracket list s->cand whose weight is v: one
+ * bracket pass over the weights s->vals finds their positions. */
+static uint32_t nth_with_weight(nuc_sampler *s, const nuc_kernels *kt, size_t len, float v,
+                                size_t j)
+{
+    size_t count;
+    kt->bracket(s->vals, len, v, v, NULL, s->work, s->vals_out, &count);
+    return s->cand[s->work[j]];
+}
+
+/* The cut in a bracket list that holds two weights only, lo < hi (two tie groups, which the
+ * band of heavily tied rows often straddles): counted, not histogrammed. Two counting passes
+ * over the weights tell whether nothing lies strictly between lo and hi; if so, the mass
+ * before the j-th token of either group is known in closed form (above + j * v, exact in
+ * double). Returns 0 if the list holds other weights too. */
+static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, size_t len, float lo, float hi,
+                          double above, double target, nuc_cut *cut)
+{
+    size_t n_hi, n_above_lo;
+    kt->kept_sum(s->vals, len, hi, len, s->bsum, &n_hi); /* weights >= hi */
+    if (n_hi < 2)
+        return 0; /* hi is no tie group: a wide band of distinct weights */
+    kt->kept_sum(s->vals, len, lo, 0, s->bsum, &n_above_lo); /* weights > lo */
+    if (n_hi != n_above_lo)
+        return 0;
+    const double mass_hi = (double)n_hi * hi;
+    cut->found = 1;
+    if (above + mass_hi > target) {
+        const double j = fmin(floor((target - above) / hi), (double)(n_hi - 1));
+        cut->index = nth_with_weight(s, kt, len, hi, (size_t)j);
+        cut->rank = (size_t)j + 1;
+        return 1;
+    }
+    const double j = floor((target - above - mass_hi) / lo);
+    if (j >= (double)(len - n_hi)) {
+        cut->found = 0; /* the cut lies below the list */
+        return 1;
+    }
+    cut->index = nth_with_weight(s, kt, len, lo, (size_t)j);
+    cut->rank = n_hi + (size_t)j + 1;
+    return 1;
+}
+
+/* The top-p cut over every positive token of a row too wide for a candidate list: a band
+ * around the cut from a strided sample of the weights, one pass that lists the tokens inside it
+ * and adds the mass above it, and the cut among those only. The head of the row (the tokens at
+ * or above head_floor, of mass head_mass, known exactly from the exp pass's list; head_floor 2
+ * if none) is left out of the sample: a few heavy tokens would otherwise be missed or
+ * overweighted by it. Falls back to the whole row when the cut is not inside. */
 static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, double target,
                             double total, float head_floor, double head_mass, keep c)
 {
     const float *w = s->w;
     nuc_hist h;
-    const size_t m = sample_hist(w, n, head_floor, s->work, &h);
+    const size_t m = sample_hist(w, n, head_floor, s->vals, &h);
     double smass = 0.0;
     for (int d = 0; d < 256; d++)
         smass += h.mass[d];
     /* The share of the tail's mass above the cut. */
     const double share = total > head_mass ? (target - head_mass) / (total - head_mass) : 0.0;
-    size_t rank = 0;
-    double run = 0.0;
-    for (int d = 255; d >= 0 && run <= share * smass; d--) {
-        run += h.mass[d];
-        rank += h.count[d];
-    }
-    const size_t delta = (size_t)(1.5 * sqrt((double)m)) + 8;
-    const int d_hi = rank > delta ? bucket_at_rank(&h, rank - delta) : -1;
-    const int d_lo = bucket_at_rank(&h, rank + delta);
-    /* The edges are sampled values, not bucket edges: a tie group the cut falls in is then
-     * bracketed by its own value, and the cut inside it is found in closed form. */
-    float hi = d_hi < 0 ? fminf(1.0f, nextafterf(head_floor, 0.0f)) : 0.0f, lo = 1.0f;
-    for (size_t j = 0; j < m; j++) {
-        const float v = w[s->work[j]];
-        const int d = (int)((nuc_f32_bits(v) - h.base) >> h.shift);
-        if (d == d_hi && v > hi)
-            hi = v;
-        if ((d == d_lo || d_lo < 0) && v < lo)
-            lo = v;
-    }
+    float lo, hi;
+    sample_band(s->vals, m, &h, share * smass, fminf(1.0f, nextafterf(head_floor, 0.0f)), &lo,
+                &hi);
     size_t len;
-    double above = kt->bracket(w, n, lo, hi, s->bsum, s->cand, &len);
+    double above = kt->bracket(w, n, lo, hi, s->bsum, s->cand, s->vals, &len);
     if (above > target) {
         /* A few heavy tokens the sample missed carry the cut above the bracket: cut among them. */
         lo = nextafterf(hi, 2.0f);
@@ -206,10 +305,23 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
         above = 0.0;
         len = select_range(s, kt, n, lo, hi);
     }
-    nuc_cut cut = nuc_radix_cut(w, s->cand, len, lo, hi, NUC_CUT_MASS, 0, target, above);
+    nuc_cut cut;
+    const int solved = len >= BAND_MIN && lo < hi && above <= target &&
+                       two_weight_cut(s, kt, len, lo, hi, above, target, &cut);
+    if (!solved) {
+        const band br = {lo, hi, above, len};
+        band nb;
+        cut.found = 0;
+        if (len >= BAND_MIN && lo < hi && hi <= BAND_SPAN * lo &&
+            narrow_band(s, kt, len, &br, target, &nb))
+            cut = nuc_radix_cut(s->work, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0,
+                                target, nb.above);
+        if (!cut.found) /* no band, or the cut lies below it */
+            cut = nuc_radix_cut(s->cand, s->vals, len, lo, hi, NUC_CUT_MASS, 0, target, above);
+    }
     if (!cut.found) { /* the cut lies below the bracket: take the whole row */
         len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
-        cut = nuc_radix_cut(w, s->cand, len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
+        cut = nuc_radix_cut(s->cand, s->vals, len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
     }
     return cut.found ? keep_through(w, cut.index) : c;
 }
@@ -264,20 +376,21 @@ static float logit_at(const nuc_kernels *kt, row_in in, size_t i)
     return v;
 }
 
-/* The max of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and *at
- * receives the start of the first piece that holds the max: the argmax is then searched in
+/* The max and min of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and
+ * *at receives the start of the first piece that holds the max: the argmax is then searched in
  * that piece alone, not by a second scan of half the row on average. */
 static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float *max,
-                   size_t *at)
+                   float *min, size_t *at)
 {
-    float best = -INFINITY;
+    float best = -INFINITY, lowest = INFINITY;
     size_t best_at = 0;
     for (size_t start = 0, len; start < n; start += len) {
         len = chunk_len(in, n, start, !pieces);
-        float m;
-        const int rc = kt->max(widen(kt, in, start, len), len, &m);
+        float m, lo = -INFINITY; /* a piece of -inf only (NUC_EMASKED) has -inf as its min */
+        const int rc = kt->max(widen(kt, in, start, len), len, &m, &lo);
         if (rc == NUC_ENONFINITE)
             return rc;
+        lowest = lo < lowest ? lo : lowest;
         if (rc == NUC_OK && (m > best || best == -INFINITY)) {
             best = m;
             best_at = start;
@@ -286,6 +399,7 @@ static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float
     if (best == -INFINITY)
         return NUC_EMASKED;
     *max = best;
+    *min = lowest;
     *at = best_at;
     return NUC_OK;
 }
@@ -361,9 +475,9 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
                       const nuc_params *p, row *out)
 {
     const int greedy = p->temperature <= 0.0f;
-    float m;
+    float m, lo_logit;
     size_t at;
-    const int rc = row_max(kt, x, n, greedy, &m, &at);
+    const int rc = row_max(kt, x, n, greedy, &m, &lo_logit, &at);
     if (rc != NUC_OK)
         return rc;
     memset(out, 0, sizeof *out);
@@ -379,6 +493,18 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     const int use_k = p->top_k > 0 && (size_t)p->top_k < n;
     const int use_p = p->top_p < 1.0f;
     const int use_min = p->min_p > 0.0f;
+    if (lo_logit == m) { /* every weight is exp(0) = 1: the cuts are counts, no pass needed */
+        const size_t kk = use_k ? (size_t)p->top_k : n;
+        /* top-p keeps the tokens whose exclusive prefix mass j is <= top_p * kk (radix.c's
+         * closed form for ties); min-p keeps every weight-1 token. */
+        const double j = floor((double)p->top_p * (double)kk);
+        const size_t kept_n = use_p && j < (double)kk ? (size_t)j + 1 : kk;
+        out->constant = 1;
+        out->total = (double)n;
+        out->keep = (keep){1.0f, kept_n};
+        out->mass = (double)kept_n;
+        return NUC_OK;
+    }
 
     /* The exp pass also lists the tokens at or above a floor: a prefix of the rank order, so
      * any cut that falls inside it is found in the list alone. LIST_FLOOR (logits within 8.3 T
@@ -408,7 +534,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
         }
         if (len >= kk) { /* else top-k keeps every positive token: nothing to cut */
             const nuc_cut cut =
-                cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_COUNT, kk, 0.0);
+                cut_copy(s, len, list_floor, NUC_CUT_COUNT, kk, 0.0);
             c = keep_through(w, cut.index);
             len = compact(w, s->cand, len, c, kk);
             uni_mass = list_mass(w, s->cand, len);
@@ -418,7 +544,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
         const double target = (double)p->top_p * uni_mass;
         if (have_list) {
             const nuc_cut cut =
-                cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_MASS, 0, target);
+                cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
             if (cut.found)
                 c = keep_through(w, cut.index);
             else if (use_k || list_floor <= p->min_p)
@@ -434,7 +560,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             have_list = 1;
             list_floor = FLT_MIN;
             const nuc_cut cut =
-                cut_copy(w, s->cand, len, list_floor, s->work, NUC_CUT_MASS, 0, target);
+                cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
             c = cut.found ? keep_through(w, cut.index) : c;
         } else if (!have_list) {
             c = top_p_bracketed(s, kt, n, target, uni_mass, head_floor, head_mass, c);
@@ -468,6 +594,10 @@ static uint32_t draw(const row *r, double u)
     const double target = u * r->mass;
     const float *w = r->w;
     double run = 0.0;
+    if (r->constant) { /* weights 1: the walk's sums are the counts themselves */
+        const double i = floor(target);
+        return (uint32_t)(i < r->mass - 1.0 ? i : r->mass - 1.0);
+    }
     if (r->list) {
         for (size_t j = 0; j < r->len;) {
             const size_t blk = r->list[j] / NUC_BLOCK;
@@ -577,6 +707,12 @@ int nuc_probs_typed(nuc_sampler *s, const void *logits, nuc_dtype dtype, size_t 
         q[r.argmax] = 1.0f;
         return NUC_OK;
     }
+    if (r.constant) { /* what scale_kept makes of weights 1: the scale, on the first kept */
+        const float scale = (float)(1.0 / r.mass);
+        for (size_t i = 0; i < n; i++)
+            q[i] = i < r.keep.tie_end ? scale : 0.0f;
+        return NUC_OK;
+    }
     kt->scale_kept(r.w, n, r.keep.thr, r.keep.tie_end, (float)(1.0 / r.mass), q);
     return NUC_OK;
 }
@@ -592,9 +728,9 @@ int nuc_argmax(const float *x, size_t n, int32_t *index)
         return NUC_EINVAL;
     const nuc_kernels *kt = nuc_active_kernels();
     const row_in in = {x, NUC_DTYPE_F32, NULL};
-    float m;
+    float m, lo;
     size_t at;
-    const int rc = row_max(kt, in, n, 1, &m, &at);
+    const int rc = row_max(kt, in, n, 1, &m, &lo, &at);
     if (rc == NUC_OK)
         *index = (int32_t)argmax_in_piece(kt, in, n, m, at);
     return rc;
@@ -635,6 +771,9 @@ int nuc_sample_logprobs(nuc_sampler *s, const void *logits, nuc_dtype dtype, siz
     if (rc != NUC_OK)
         return rc;
     const int32_t tok = (int32_t)(r.greedy ? r.argmax : draw(&r, u));
+    if (r.constant) /* the weights the lists below read */
+        for (size_t i = 0; i < n; i++)
+            s->w[i] = 1.0f;
 
     /* Greedy rows report the softmax at temperature 1: one exp pass more. */
     double t = 1.0, total = r.total;
@@ -654,7 +793,7 @@ int nuc_sample_logprobs(nuc_sampler *s, const void *logits, nuc_dtype dtype, siz
         size_t len = top_k_candidates(s, kt, n, (size_t)n_top, &lo);
         if (len > (size_t)n_top) {
             const nuc_cut cut =
-                cut_copy(s->w, s->cand, len, lo, s->work, NUC_CUT_COUNT, (size_t)n_top, 0.0);
+                cut_copy(s, len, lo, NUC_CUT_COUNT, (size_t)n_top, 0.0);
             len = compact(s->w, s->cand, len, keep_through(s->w, cut.index), (size_t)n_top);
         }
         float x[NUC_MAX_TOP_LOGPROBS];

@@ -14,7 +14,9 @@ struct nuc_sampler {
     float *w;        /* cap weights exp((x - max) / T) */
     float *bsum;     /* NUC_NBLOCKS(cap) block sums */
     uint32_t *cand;  /* cap candidate indices */
-    uint32_t *work;  /* cap more: copies that the radix cut may overwrite, samples */
+    uint32_t *work;  /* cap more: copies of lists that the radix cut may overwrite */
+    float *vals;     /* cap weights side by side: samples, a list's weights */
+    float *vals_out; /* cap more: a bracket pass's weights when it reads vals */
     float *chunk;    /* NUC_CHUNK 16-bit logits widened to float */
     void *mem;
 };

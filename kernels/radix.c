@@ -29,15 +29,45 @@ void nuc_hist_range(nuc_hist *h, float lo, float hi)
     hist_span(h, nuc_f32_bits(lo), nuc_f32_bits(hi) - nuc_f32_bits(lo) + 1);
 }
 
-void nuc_hist_fill(nuc_hist *h, const float *w, const uint32_t *list, size_t len)
+static uint32_t digit(const nuc_hist *h, float v)
+{
+    return (nuc_f32_bits(v) - h->base) >> h->shift;
+}
+
+/* Long lists spread over four histograms, taken in turn and added at the end: a run of equal
+ * digits (ties, a narrow bracket) would otherwise wait on the previous update of the same
+ * bucket, through memory, once per value. */
+#define FILL_WAYS 4
+#define FILL_WAYS_MIN 1024
+
+void nuc_hist_fill(nuc_hist *h, const float *v, size_t len)
 {
     memset(h->count, 0, sizeof h->count);
     memset(h->mass, 0, sizeof h->mass);
-    for (size_t j = 0; j < len; j++) {
-        const float v = w[list[j]];
-        const uint32_t d = (nuc_f32_bits(v) - h->base) >> h->shift;
+    size_t j = 0;
+    if (len >= FILL_WAYS_MIN) {
+        uint32_t count[FILL_WAYS - 1][256] = {{0}};
+        double mass[FILL_WAYS - 1][256] = {{0}};
+        for (; j + FILL_WAYS <= len; j += FILL_WAYS) {
+            const uint32_t d0 = digit(h, v[j]);
+            h->count[d0]++;
+            h->mass[d0] += v[j];
+            for (int c = 1; c < FILL_WAYS; c++) {
+                const uint32_t d = digit(h, v[j + c]);
+                count[c - 1][d]++;
+                mass[c - 1][d] += v[j + c];
+            }
+        }
+        for (int d = 0; d < 256; d++)
+            for (int c = 0; c < FILL_WAYS - 1; c++) {
+                h->count[d] += count[c][d];
+                h->mass[d] += mass[c][d];
+            }
+    }
+    for (; j < len; j++) {
+        const uint32_t d = digit(h, v[j]);
         h->count[d]++;
-        h->mass[d] += v;
+        h->mass[d] += v[j];
     }
 }
 
@@ -51,7 +81,7 @@ float nuc_hist_upper_edge(const nuc_hist *h, int d)
     return from_bits(h->base + ((uint32_t)d << h->shift) + ((1u << h->shift) - 1));
 }
 
-nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, float hi,
+nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {
     nuc_cut cut = {0, 0, len};
@@ -63,7 +93,7 @@ nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, floa
     nuc_hist h;
     nuc_hist_range(&h, lo, hi);
     for (int level = 0; lo != hi; level++) {
-        nuc_hist_fill(&h, w, list, len);
+        nuc_hist_fill(&h, vals, len);
         int sel = -1, last_nonempty = -1;
         size_t before_last = ranked_before;
         double above_last = above;
@@ -95,8 +125,9 @@ nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, floa
         size_t kept = 0;
         uint32_t lo_bits = UINT32_MAX, hi_bits = 0;
         for (size_t j = 0; j < len; j++) {
-            const uint32_t b = nuc_f32_bits(w[list[j]]);
+            const uint32_t b = nuc_f32_bits(vals[j]);
             if ((b - h.base) >> h.shift == (uint32_t)sel) {
+                vals[kept] = vals[j];
                 list[kept++] = list[j];
                 lo_bits = b < lo_bits ? b : lo_bits;
                 hi_bits = b > hi_bits ? b : hi_bits;
@@ -113,7 +144,7 @@ nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, floa
     if (mode == NUC_CUT_COUNT) {
         last = k - ranked_before - 1;
     } else {
-        const double v = w[list[0]], j = floor((target - above) / v);
+        const double v = vals[0], j = floor((target - above) / v);
         last = j < (double)(len - 1) ? (size_t)j : len - 1;
     }
     cut.found = 1;

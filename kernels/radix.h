@@ -12,12 +12,13 @@ typedef struct nuc_cut {
     size_t rank;    /* its 1-based rank within the list */
 } nuc_cut;
 
-/* list[0..len) holds ascending token indices whose weights lie in [lo, hi], lo > 0; rank order
+/* list[0..len) holds ascending token indices and vals[0..len) their weights, which lie in
+ * [lo, hi], lo > 0; rank order
  * is w descending, then index ascending. NUC_CUT_COUNT finds the token of rank k (1 <= k).
  * NUC_CUT_MASS finds the last token whose exclusive prefix mass, above + the weights of the
  * list tokens ranked before it, is <= target (the top-p rule; the caller guarantees
- * above <= target). The list is overwritten. */
-nuc_cut nuc_radix_cut(const float *w, uint32_t *list, size_t len, float lo, float hi,
+ * above <= target). Both arrays are overwritten. */
+nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above);
 
 /* A histogram of 256 buckets that split [lo, hi] by the float bits; shared by the cut and by
@@ -30,7 +31,8 @@ typedef struct nuc_hist {
 } nuc_hist;
 
 void nuc_hist_range(nuc_hist *h, float lo, float hi);
-void nuc_hist_fill(nuc_hist *h, const float *w, const uint32_t *list, size_t len);
+/* The histogram of the values v[0..len), each within the range. */
+void nuc_hist_fill(nuc_hist *h, const float *v, size_t len);
 float nuc_hist_lower_edge(const nuc_hist *h, int d);
 float nuc_hist_upper_edge(const nuc_hist *h, int d);
 #endif

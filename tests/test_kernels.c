@@ -276,13 +276,21 @@ static void sweep(case_fn fn, uint64_t seed)
 /* ---- max ---- */
 static void check_max1(const set *s, const float *x, size_t n, const char *what, size_t off)
 {
-    float mr = 12345.0f, mg = 12345.0f;
-    const int rr = ref->max(x, n, &mr), rg = s->k->max(x, n, &mg);
+    float mr = 12345.0f, mg = 12345.0f, lr = 12345.0f, lg = 12345.0f;
+    const int rr = ref->max(x, n, &mr, &lr), rg = s->k->max(x, n, &mg, &lg);
     if (rr != rg)
         mismatch("%s max %s n=%zu off=%zu: rc %d, scalar %d", s->name, what, n, off, rg, rr);
     else if (mr != mg) /* == : either zero of +-0 is a right answer */
         mismatch("%s max %s n=%zu off=%zu: %a, scalar %a", s->name, what, n, off, (double)mg,
                  (double)mr);
+    else if (lr != lg || (rr == NUC_OK) != (lg != 12345.0f))
+        mismatch("%s min %s n=%zu off=%zu: %a, scalar %a", s->name, what, n, off, (double)lg,
+                 (double)lr);
+    float brute = INFINITY; /* the reference itself, against the plain definition */
+    for (size_t i = 0; i < n; i++)
+        brute = x[i] < brute ? x[i] : brute;
+    if (rr == NUC_OK && lr != brute)
+        mismatch("scalar min %s n=%zu: %a, expected %a", what, n, (double)lr, (double)brute);
 }
 
 static void case_max(const set *s, bufs *b, const float *x0, size_t n, gen g, size_t off, rng *r)
@@ -393,7 +401,8 @@ static size_t draw_caps(size_t n, size_t count, size_t out[12])
 static void case_exp(const set *s, bufs *b, const float *x, size_t n, gen g, size_t off, rng *r)
 {
     float m0 = 0.0f;
-    if (ref->max(x, n, &m0) != NUC_OK)
+    float unused_min;
+    if (ref->max(x, n, &m0, &unused_min) != NUC_OK)
         m0 = 0.0f;
     const int is_long = n > 130;
     for (size_t ti = 0; ti < N_TEMPS; ti++) {
@@ -477,7 +486,8 @@ static const float *threshold_input(bufs *b, const float *x, size_t n, size_t of
         return v;
     }
     float m = 0.0f;
-    if (ref->max(x, n, &m) != NUC_OK)
+    float unused_min;
+    if (ref->max(x, n, &m, &unused_min) != NUC_OK)
         m = 0.0f;
     const float T = temperatures[below(r, N_TEMPS)];
     size_t unused;
@@ -594,8 +604,11 @@ static void check_bracket1(const set *s, bufs *b, const float *w, size_t n, floa
 {
     poison(b, n);
     size_t cr = 777777, cg = 777777;
-    const double tr = ref->bracket(w, n, lo, hi, with_sums ? b->b_ref : NULL, b->c_ref, &cr);
-    const double tg = s->k->bracket(w, n, lo, hi, with_sums ? b->b_got : NULL, b->c_got, &cg);
+    /* The listed weights go to w_ref / w_got, free here: the row lives in b->weights. */
+    const double tr =
+        ref->bracket(w, n, lo, hi, with_sums ? b->b_ref : NULL, b->c_ref, b->w_ref, &cr);
+    const double tg =
+        s->k->bracket(w, n, lo, hi, with_sums ? b->b_got : NULL, b->c_got, b->w_got, &cg);
     char ctx[256];
     snprintf(ctx, sizeof ctx, "%s bracket%s %s n=%zu off=%zu lo=%a hi=%a", s->name,
              with_sums ? "+bsum" : "", what, n, off, (double)lo, (double)hi);
@@ -608,8 +621,18 @@ static void check_bracket1(const set *s, bufs *b, const float *w, size_t n, floa
         mismatch("%s: count %zu, scalar %zu", ctx, cg, cr);
     else if ((d = first_diff(b->c_ref, b->c_got, cr, sizeof(uint32_t))) >= 0)
         mismatch("%s: idx[%ld] = %u, scalar %u", ctx, d, b->c_got[d], b->c_ref[d]);
+    else if ((d = first_diff(b->w_ref, b->w_got, cr, sizeof(float))) >= 0)
+        mismatch("%s: vals[%ld] = %a, scalar %a", ctx, d, (double)b->w_got[d],
+                 (double)b->w_ref[d]);
+    for (size_t j = 0; j < cr && j < n; j++)
+        if (memcmp(&b->w_ref[j], &w[b->c_ref[j]], sizeof(float)) != 0) {
+            mismatch("%s: scalar vals[%zu] is not w[idx[%zu]]", ctx, j, j);
+            break;
+        }
     if (!untouched(b->c_got + n, GUARD * sizeof(uint32_t)))
         mismatch("%s: idx written past n", ctx);
+    if (!untouched(b->w_got + n, GUARD * sizeof(float)))
+        mismatch("%s: vals written past n", ctx);
     if (with_sums) {
         if ((d = first_diff(b->b_ref, b->b_got, NUC_NBLOCKS(n) + GUARD, sizeof(float))) >= 0)
             mismatch("%s: bsum[%ld] = %a, scalar %a", ctx, d, (double)b->b_got[d],

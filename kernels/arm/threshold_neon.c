@@ -116,7 +116,7 @@ static inline void nuc_bracket16(nuc_stage *st, uint32_t *idx, size_t i, const f
 }
 
 double nuc_bracket_neon(const float *w, size_t n, float lo, float hi, float *bsum, uint32_t *idx,
-                        size_t *count)
+                        float *vals, size_t *count)
 {
     const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
     const uint32x4_t all = vdupq_n_u32(UINT32_MAX);
@@ -155,5 +155,8 @@ double nuc_bracket_neon(const float *w, size_t n, float lo, float hi, float *bsu
         }
     }
     *count = nuc_stage_finish(&st, idx);
+    /* The stage packs indices only; the weights follow from them, in cache order. */
+    for (size_t j = 0; j < *count; j++)
+        vals[j] = w[idx[j]];
     return total;
 }

@@ -5,20 +5,22 @@
 #include "kernels.h"
 #include "scalar/scalar.h"
 
-int nuc_max_scalar(const float *x, size_t n, float *max)
+int nuc_max_scalar(const float *x, size_t n, float *max, float *min)
 {
-    float m = -INFINITY;
+    float m = -INFINITY, lo = INFINITY;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         const float v = x[i];
         bad |= (v != v) | (v > FLT_MAX); /* NaN or +inf */
         m = v > m ? v : m;
+        lo = v < lo ? v : lo;
     }
     if (bad)
         return NUC_ENONFINITE;
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
+    *min = lo;
     return NUC_OK;
 }
 

@@ -34,7 +34,7 @@ void nuc_scale_kept_scalar(const float *w, size_t n, float thr, size_t tie_end, 
 }
 
 double nuc_bracket_scalar(const float *w, size_t n, float lo, float hi, float *bsum,
-                          uint32_t *idx, size_t *count)
+                          uint32_t *idx, float *vals, size_t *count)
 {
     double total = 0.0;
     size_t c = 0;
@@ -42,8 +42,10 @@ double nuc_bracket_scalar(const float *w, size_t n, float lo, float hi, float *b
         const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
         float lane[NUC_LANES] = {0};
         for (size_t i = start; i < end; i++) {
-            if (w[i] >= lo && w[i] <= hi)
-                idx[c++] = (uint32_t)i;
+            if (w[i] >= lo && w[i] <= hi) {
+                idx[c] = (uint32_t)i;
+                vals[c++] = w[i];
+            }
             else if (w[i] > hi)
                 lane[i % NUC_LANES] += w[i];
         }

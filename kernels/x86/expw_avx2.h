@@ -73,14 +73,18 @@ extern const uint32_t nuc_compress_perm_avx2[256];
 /* Appends the indices of the lanes in mask, ascending, at dst; returns how many. A full-vector
  * store, so the caller guarantees 8 writable slots at dst: in a pass that emits at most one
  * index per element, dst = out + (indices emitted so far) <= out + base, and base + 8 <= n. */
-NUC_INLINE size_t nuc_compress8(uint32_t *dst, size_t base, unsigned mask)
+NUC_INLINE __m256i nuc_compress_perm8(unsigned mask)
 {
-    const __m256i perm = _mm256_and_si256(
+    return _mm256_and_si256(
         _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)nuc_compress_perm_avx2[mask]),
                           _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
         _mm256_set1_epi32(7));
+}
+
+NUC_INLINE size_t nuc_compress8(uint32_t *dst, size_t base, unsigned mask)
+{
     _mm256_storeu_si256((__m256i *)(void *)dst,
-                        _mm256_permutevar8x32_epi32(nuc_index8(base), perm));
+                        _mm256_permutevar8x32_epi32(nuc_index8(base), nuc_compress_perm8(mask)));
     return (size_t)__builtin_popcount(mask);
 }
 

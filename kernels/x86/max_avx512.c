@@ -9,10 +9,10 @@
  * NaN in v (and would lose it at the next step): the accumulators are checked after every step,
  * in registers, one unordered compare for two of them; the first NaN ends the pass (the answer
  * is NUC_ENONFINITE whatever follows). A +inf survives the max, so it is found in the result. */
-int nuc_max_avx512(const float *x, size_t n, float *max)
+int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
 {
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 a = ninf, b = ninf, c = ninf, d = ninf;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), pinf = _mm512_set1_ps(INFINITY);
+    __m512 a = ninf, b = ninf, c = ninf, d = ninf, lo = pinf, lo2 = pinf;
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
         const __m512 va = _mm512_loadu_ps(x + i), vb = _mm512_loadu_ps(x + i + 16);
@@ -21,6 +21,8 @@ int nuc_max_avx512(const float *x, size_t n, float *max)
         b = _mm512_max_ps(b, vb);
         c = _mm512_max_ps(c, vc);
         d = _mm512_max_ps(d, vd);
+        lo = _mm512_min_ps(lo, _mm512_min_ps(va, vb));
+        lo2 = _mm512_min_ps(lo2, _mm512_min_ps(vc, vd));
         if (!_kortestz_mask16_u8(_mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q),
                                  _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q)))
             return NUC_ENONFINITE;
@@ -29,6 +31,7 @@ int nuc_max_avx512(const float *x, size_t n, float *max)
         const __mmask16 live = nuc_head_mask16(n - i < 16 ? n - i : 16);
         const __m512 v = _mm512_mask_loadu_ps(ninf, live, x + i);
         a = _mm512_max_ps(a, v);
+        lo = _mm512_mask_min_ps(lo, live, lo, v);
         if (_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q))
             return NUC_ENONFINITE;
     }
@@ -38,6 +41,7 @@ int nuc_max_avx512(const float *x, size_t n, float *max)
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
+    *min = _mm512_reduce_min_ps(_mm512_min_ps(lo, lo2));
     return NUC_OK;
 }
 

@@ -243,27 +243,44 @@ NUC_INLINE range_test range_test_make(float lo, float hi)
     return t;
 }
 
+/* Appends the lanes in mask of the vector v at index i to idx and vals at c; returns the new
+ * count. Whole-vector stores (nuc_compress8), or exact ones for the row's last, partial vector. */
+NUC_INLINE size_t list8(uint32_t *idx, float *vals, size_t c, size_t i, __m256 v, unsigned mask,
+                        int whole)
+{
+    if (whole) {
+        _mm256_storeu_ps(vals + c, _mm256_permutevar8x32_ps(v, nuc_compress_perm8(mask)));
+        return c + nuc_compress8(idx + c, i, mask);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    for (; mask; mask &= mask - 1) {
+        const int lane = __builtin_ctz(mask);
+        idx[c] = (uint32_t)(i + (size_t)lane);
+        vals[c++] = lanes[lane];
+    }
+    return c;
+}
+
 NUC_INLINE size_t bracket_list(const float *w, size_t n, float lo, float hi, uint32_t *idx,
-                               int positive)
+                               float *vals, int positive)
 {
     const range_test t = range_test_make(lo, hi);
     size_t c = 0, i = 0;
     for (; i + 16 <= n; i += 16) {
-        const unsigned ka = in_range8(&t, _mm256_loadu_ps(w + i), positive);
-        const unsigned kb = in_range8(&t, _mm256_loadu_ps(w + i + 8), positive);
+        const __m256 va = _mm256_loadu_ps(w + i), vb = _mm256_loadu_ps(w + i + 8);
+        const unsigned ka = in_range8(&t, va, positive);
+        const unsigned kb = in_range8(&t, vb, positive);
         if (ka | kb) {
-            c += nuc_compress8(idx + c, i, ka);
-            c += nuc_compress8(idx + c, i + 8, kb);
+            c = list8(idx, vals, c, i, va, ka, 1);
+            c = list8(idx, vals, c, i + 8, vb, kb, 1);
         }
     }
     for (; i < n; i += 8) {
         const size_t live = n - i < 8 ? n - i : 8;
         const __m256 v = _mm256_maskload_ps(w + i, nuc_head_mask8(live));
         const unsigned k = in_range8(&t, v, positive) & ((1u << live) - 1u);
-        if (live == 8)
-            c += nuc_compress8(idx + c, i, k);
-        else
-            c += nuc_compress8_tail(idx + c, i, k);
+        c = list8(idx, vals, c, i, v, k, live == 8);
     }
     return c;
 }
@@ -283,7 +300,7 @@ NUC_INLINE unsigned bracket8(const range_test *t, __m256 v, int positive, __m256
 /* The bracket with the mass above it, block by block (a block's lanes 0-7 go to acc_lo, 8-15
  * to acc_hi); positive as in bracket_list. */
 NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, float *bsum,
-                               uint32_t *idx, size_t *count, int positive)
+                               uint32_t *idx, float *vals, size_t *count, int positive)
 {
     const range_test t = range_test_make(lo, hi);
     double total = 0.0;
@@ -291,11 +308,12 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
     for (; start + NUC_BLOCK <= n; start += NUC_BLOCK) {
         __m256 acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps();
         for (size_t i = start; i < start + NUC_BLOCK; i += 16) {
-            const unsigned ka = bracket8(&t, _mm256_loadu_ps(w + i), positive, &acc_lo);
-            const unsigned kb = bracket8(&t, _mm256_loadu_ps(w + i + 8), positive, &acc_hi);
+            const __m256 va = _mm256_loadu_ps(w + i), vb = _mm256_loadu_ps(w + i + 8);
+            const unsigned ka = bracket8(&t, va, positive, &acc_lo);
+            const unsigned kb = bracket8(&t, vb, positive, &acc_hi);
             if (ka | kb) {
-                c += nuc_compress8(idx + c, i, ka);
-                c += nuc_compress8(idx + c, i + 8, kb);
+                c = list8(idx, vals, c, i, va, ka, 1);
+                c = list8(idx, vals, c, i + 8, vb, kb, 1);
             }
         }
         const float s = nuc_lane_fold_avx2(acc_lo, acc_hi);
@@ -309,10 +327,7 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
             const __m256 v = _mm256_maskload_ps(w + i, nuc_head_mask8(live));
             const unsigned k = bracket8(&t, v, positive, i % 16 == 0 ? &acc_lo : &acc_hi) &
                                ((1u << live) - 1u);
-            if (live == 8)
-                c += nuc_compress8(idx + c, i, k);
-            else
-                c += nuc_compress8_tail(idx + c, i, k);
+            c = list8(idx, vals, c, i, v, k, live == 8);
         }
         const float s = nuc_lane_fold_avx2(acc_lo, acc_hi);
         bsum[start / NUC_BLOCK] = s;
@@ -323,20 +338,20 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
 }
 
 double nuc_bracket_avx2(const float *w, size_t n, float lo, float hi, float *bsum,
-                        uint32_t *idx, size_t *count)
+                        uint32_t *idx, float *vals, size_t *count)
 {
     if (bsum) {
         if (lo > 0.0f && lo <= hi)
-            return bracket_sums(w, n, lo, hi, bsum, idx, count, 1);
+            return bracket_sums(w, n, lo, hi, bsum, idx, vals, count, 1);
         /* A NaN hi holds nothing and has nothing above it: a NaN lo too makes the bracket test
          * (w >= lo, not w > hi) empty as well. */
-        return bracket_sums(w, n, hi != hi ? hi : lo, hi, bsum, idx, count, 0);
+        return bracket_sums(w, n, hi != hi ? hi : lo, hi, bsum, idx, vals, count, 0);
     }
     if (!(lo <= hi))
         *count = 0; /* a NaN bound or an empty range holds no w */
     else if (lo > 0.0f)
-        *count = bracket_list(w, n, lo, hi, idx, 1);
+        *count = bracket_list(w, n, lo, hi, idx, vals, 1);
     else
-        *count = bracket_list(w, n, lo, hi, idx, 0);
+        *count = bracket_list(w, n, lo, hi, idx, vals, 0);
     return 0.0;
 }

@@ -150,34 +150,42 @@ NUC_INLINE __mmask16 in_range16(__m512 v, __m512 lo, __m512 hi, int positive, __
                                    _CMP_LE_OQ);
 }
 
+/* Appends the lanes k of the vector v at index i to idx and vals at c; returns the new count.
+ * Whole-vector stores (nuc_compress16), or exact ones for the row's last, partial vector. */
+NUC_INLINE size_t list16(uint32_t *idx, float *vals, size_t c, size_t i, __m512 v, __mmask16 k,
+                         int whole)
+{
+    if (whole) {
+        _mm512_storeu_ps(vals + c, _mm512_maskz_compress_ps(k, v));
+        return c + nuc_compress16(idx + c, i, k);
+    }
+    _mm512_mask_compressstoreu_ps(vals + c, k, v);
+    return c + nuc_compress16_tail(idx + c, i, k);
+}
+
 /* The bracket without the mass above it: a compress of the lanes in range. */
 NUC_INLINE size_t bracket_list(const float *w, size_t n, float lo, float hi, uint32_t *idx,
-                               int positive)
+                               float *vals, int positive)
 {
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     const __m512i base = _mm512_set1_epi32((int32_t)nuc_f32_bits(lo));
     const __m512i span = _mm512_set1_epi32((int32_t)(nuc_f32_bits(hi) - nuc_f32_bits(lo)));
     size_t c = 0, i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __mmask16 ka = in_range16(_mm512_loadu_ps(w + i), vlo, vhi, positive, base, span,
-                                        0xffff);
-        const __mmask16 kb = in_range16(_mm512_loadu_ps(w + i + 16), vlo, vhi, positive, base,
-                                        span, 0xffff);
+        const __m512 va = _mm512_loadu_ps(w + i), vb = _mm512_loadu_ps(w + i + 16);
+        const __mmask16 ka = in_range16(va, vlo, vhi, positive, base, span, 0xffff);
+        const __mmask16 kb = in_range16(vb, vlo, vhi, positive, base, span, 0xffff);
         if (!_kortestz_mask16_u8(ka, kb)) {
-            c += nuc_compress16(idx + c, i, ka);
-            c += nuc_compress16(idx + c, i + 16, kb);
+            c = list16(idx, vals, c, i, va, ka, 1);
+            c = list16(idx, vals, c, i + 16, vb, kb, 1);
         }
     }
     for (; i < n; i += 16) {
         const __mmask16 live = nuc_below_mask16(i, n);
-        const __mmask16 k = in_range16(_mm512_maskz_loadu_ps(live, w + i), vlo, vhi, positive,
-                                       base, span, live);
-        if (k) {
-            if (i + 16 <= n)
-                c += nuc_compress16(idx + c, i, k);
-            else
-                c += nuc_compress16_tail(idx + c, i, k);
-        }
+        const __m512 v = _mm512_maskz_loadu_ps(live, w + i);
+        const __mmask16 k = in_range16(v, vlo, vhi, positive, base, span, live);
+        if (k)
+            c = list16(idx, vals, c, i, v, k, i + 16 <= n);
     }
     return c;
 }
@@ -196,39 +204,53 @@ NUC_INLINE __mmask16 bracket16(__m512 v, __m512 lo, __m512 hi, int positive, __m
 
 /* The bracket with the mass above it, block by block; positive as in bracket_list. */
 NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, float *bsum,
-                               uint32_t *idx, size_t *count, int positive)
+                               uint32_t *idx, float *vals, size_t *count, int positive)
 {
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     const __m512i base = _mm512_set1_epi32((int32_t)nuc_f32_bits(lo));
     const __m512i span = _mm512_set1_epi32((int32_t)(nuc_f32_bits(hi) - nuc_f32_bits(lo)));
     double total = 0.0;
     size_t c = 0, start = 0;
-    for (; start + NUC_BLOCK <= n; start += NUC_BLOCK) {
-        __m512 acc = _mm512_setzero_ps();
-        for (size_t i = start; i < start + NUC_BLOCK; i += 32) {
-            const __mmask16 ka = bracket16(_mm512_loadu_ps(w + i), vlo, vhi, positive, base, span,
-                                           &acc, 0xffff);
-            const __mmask16 kb = bracket16(_mm512_loadu_ps(w + i + 16), vlo, vhi, positive, base,
-                                           span, &acc, 0xffff);
-            if (!_kortestz_mask16_u8(ka, kb)) {
-                c += nuc_compress16(idx + c, i, ka);
-                c += nuc_compress16(idx + c, i + 16, kb);
-            }
+    /* Four blocks side by side: four independent add chains (one block's 16 dependent masked
+     * adds alone leave the adders idle). The lanes of the first block are listed as found,
+     * those of the other three from their masks afterwards, to keep the list ascending. */
+    enum { VECS = NUC_BLOCK / 16, WAYS = 4 };
+    for (; start + WAYS * NUC_BLOCK <= n; start += WAYS * NUC_BLOCK) {
+        __m512 acc[WAYS];
+        __mmask16 later[WAYS - 1][VECS];
+        for (int b = 0; b < WAYS; b++)
+            acc[b] = _mm512_setzero_ps();
+        for (size_t v = 0; v < VECS; v++) {
+            const size_t i = start + 16 * v;
+            const __m512 x = _mm512_loadu_ps(w + i);
+            const __mmask16 k = bracket16(x, vlo, vhi, positive, base, span, &acc[0], 0xffff);
+            if (k)
+                c = list16(idx, vals, c, i, x, k, 1);
+            for (int b = 1; b < WAYS; b++)
+                later[b - 1][v] = bracket16(_mm512_loadu_ps(w + i + b * NUC_BLOCK), vlo, vhi,
+                                            positive, base, span, &acc[b], 0xffff);
         }
-        const float s = nuc_lane_fold_avx512(acc);
-        bsum[start / NUC_BLOCK] = s;
-        total += s;
+        for (int b = 1; b < WAYS; b++)
+            for (size_t v = 0; v < VECS; v++)
+                if (later[b - 1][v]) {
+                    const size_t i = start + b * NUC_BLOCK + 16 * v;
+                    c = list16(idx, vals, c, i, _mm512_loadu_ps(w + i), later[b - 1][v], 1);
+                }
+        for (int b = 0; b < WAYS; b++) {
+            const float s = nuc_lane_fold_avx512(acc[b]);
+            bsum[start / NUC_BLOCK + b] = s;
+            total += s;
+        }
     }
-    if (start < n) { /* the last, partial block */
+    for (; start < n; start += NUC_BLOCK) { /* the rest, the last block possibly partial */
+        const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
         __m512 acc = _mm512_setzero_ps();
-        for (size_t i = start; i < n; i += 16) {
+        for (size_t i = start; i < end; i += 16) {
             const __mmask16 live = nuc_below_mask16(i, n);
-            const __mmask16 k = bracket16(_mm512_maskz_loadu_ps(live, w + i), vlo, vhi, positive,
-                                          base, span, &acc, live);
-            if (i + 16 <= n)
-                c += nuc_compress16(idx + c, i, k);
-            else
-                c += nuc_compress16_tail(idx + c, i, k);
+            const __m512 x = _mm512_maskz_loadu_ps(live, w + i);
+            const __mmask16 k = bracket16(x, vlo, vhi, positive, base, span, &acc, live);
+            if (k)
+                c = list16(idx, vals, c, i, x, k, i + 16 <= n);
         }
         const float s = nuc_lane_fold_avx512(acc);
         bsum[start / NUC_BLOCK] = s;
@@ -239,20 +261,20 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
 }
 
 double nuc_bracket_avx512(const float *w, size_t n, float lo, float hi, float *bsum,
-                          uint32_t *idx, size_t *count)
+                          uint32_t *idx, float *vals, size_t *count)
 {
     if (bsum) {
         if (lo > 0.0f && lo <= hi)
-            return bracket_sums(w, n, lo, hi, bsum, idx, count, 1);
+            return bracket_sums(w, n, lo, hi, bsum, idx, vals, count, 1);
         /* A NaN hi holds nothing and has nothing above it: a NaN lo too makes the bracket test
          * (w >= lo, not w > hi) empty as well. */
-        return bracket_sums(w, n, hi != hi ? hi : lo, hi, bsum, idx, count, 0);
+        return bracket_sums(w, n, hi != hi ? hi : lo, hi, bsum, idx, vals, count, 0);
     }
     if (!(lo <= hi))
         *count = 0; /* a NaN bound or an empty range holds no w */
     else if (lo > 0.0f)
-        *count = bracket_list(w, n, lo, hi, idx, 1);
+        *count = bracket_list(w, n, lo, hi, idx, vals, 1);
     else
-        *count = bracket_list(w, n, lo, hi, idx, 0);
+        *count = bracket_list(w, n, lo, hi, idx, vals, 0);
     return 0.0;
 }

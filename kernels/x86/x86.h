@@ -6,7 +6,7 @@
 #define NUC_X86_H
 #include "kernels.h"
 
-int nuc_max_avx2(const float *x, size_t n, float *max);
+int nuc_max_avx2(const float *x, size_t n, float *max, float *min);
 size_t nuc_find_first_avx2(const float *x, size_t n, float v);
 double nuc_exp_sum_avx2(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                         float lo, size_t cap, uint32_t *cand, size_t *ncand);
@@ -15,11 +15,11 @@ double nuc_kept_sum_avx2(const float *w, size_t n, float thr, size_t tie_end, fl
 void nuc_scale_kept_avx2(const float *w, size_t n, float thr, size_t tie_end, float scale,
                          float *q);
 double nuc_bracket_avx2(const float *w, size_t n, float lo, float hi, float *bsum,
-                        uint32_t *idx, size_t *count);
+                        uint32_t *idx, float *vals, size_t *count);
 void nuc_bf16_to_f32_avx2(const uint16_t *src, size_t n, float *dst);
 void nuc_f16_to_f32_avx2(const uint16_t *src, size_t n, float *dst);
 
-int nuc_max_avx512(const float *x, size_t n, float *max);
+int nuc_max_avx512(const float *x, size_t n, float *max, float *min);
 size_t nuc_find_first_avx512(const float *x, size_t n, float v);
 double nuc_exp_sum_avx512(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                           float lo, size_t cap, uint32_t *cand, size_t *ncand);
@@ -28,7 +28,7 @@ double nuc_kept_sum_avx512(const float *w, size_t n, float thr, size_t tie_end, 
 void nuc_scale_kept_avx512(const float *w, size_t n, float thr, size_t tie_end, float scale,
                            float *q);
 double nuc_bracket_avx512(const float *w, size_t n, float lo, float hi, float *bsum,
-                          uint32_t *idx, size_t *count);
+                          uint32_t *idx, float *vals, size_t *count);
 void nuc_bf16_to_f32_avx512(const uint16_t *src, size_t n, float *dst);
 void nuc_f16_to_f32_avx512(const uint16_t *src, size_t n, float *dst);
 
