@@ -45,7 +45,8 @@ static keep keep_at_least(keep c, float v, size_t n)
 #define LIST_FLOOR 0x1p-12f
 /* Under top-k the floor comes from a sample of the logits, for k up to about 1000 here. */
 #define TOP_K_SAMPLE_MAX 64
-#define LIST_MAX 4096
+#define LIST_MAX 8192
+#define LIST_SUMS_MAX 1024
 
 typedef struct row {
     int greedy;
@@ -59,7 +60,9 @@ typedef struct row {
     double mass;           /* M: the kept weights, block sums added in block order */
     const uint32_t *list;  /* if not NULL: exactly the kept tokens, ascending */
     size_t len;
-    const float *bsum;     /* kept mass of each block (of the blocks the list touches) */
+    float *bsum;           /* kept mass of each block (of the blocks the list touches) */
+    int lazy;              /* bsum not computed yet: M came from the cut, the draw sums blocks */
+    const nuc_kernels *kt; /* as far as it walks */
 } row;
 
 int nuc_check_params(const nuc_params *p)
@@ -263,7 +266,7 @@ static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, size_t len, flo
     if (above + mass_hi > target) {
         const double j = fmin(floor((target - above) / hi), (double)(n_hi - 1));
         cut->index = nth_with_weight(s, kt, len, hi, (size_t)j);
-        cut->rank = (size_t)j + 1;
+        cut->mass = above + (j + 1.0) * hi;
         return 1;
     }
     const double j = floor((target - above - mass_hi) / lo);
@@ -272,7 +275,7 @@ static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, size_t len, flo
         return 1;
     }
     cut->index = nth_with_weight(s, kt, len, lo, (size_t)j);
-    cut->rank = n_hi + (size_t)j + 1;
+    cut->mass = above + mass_hi + (j + 1.0) * lo;
     return 1;
 }
 
@@ -283,7 +286,8 @@ static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, size_t len, flo
  * if none) is left out of the sample: a few heavy tokens would otherwise be missed or
  * overweighted by it. Falls back to the whole row when the cut is not inside. */
 static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, double target,
-                            double total, float head_floor, double head_mass, keep c)
+                            double total, float head_floor, double head_mass, keep c,
+                            double *mass)
 {
     const float *w = s->w;
     nuc_hist h;
@@ -323,6 +327,7 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
         len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
         cut = nuc_radix_cut(s->cand, s->vals, len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
     }
+    *mass = cut.found ? cut.mass : -1.0;
     return cut.found ? keep_through(w, cut.index) : c;
 }
 
@@ -525,6 +530,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     int bsum_valid = 1;                          /* s->bsum: the exp pass's block sums */
     keep c = {0.0f, 0};                          /* every token with w > 0 */
     double uni_mass = total;                     /* the survivors top-p renormalises over */
+    double cut_mass = -1.0;                      /* >= 0: the kept mass, known from the cut */
 
     if (use_k) {
         const size_t kk = (size_t)p->top_k;
@@ -552,43 +558,55 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             else
                 have_list = 0; /* the cut lies below the list: look at the whole row */
         }
-        /* What the bracket may take as known: the list, when it is the exact head of the row. */
-        const float head_floor = len <= LIST_MAX && list_floor > 0.0f ? list_floor : 2.0f;
-        const double head_mass = head_floor <= 1.0f ? list_mass(w, s->cand, len) : 0.0;
         if (!have_list && n < SAMPLED_MIN_N) {
             len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
             have_list = 1;
             list_floor = FLT_MIN;
-            const nuc_cut cut =
-                cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
+            const nuc_cut cut = cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
             c = cut.found ? keep_through(w, cut.index) : c;
         } else if (!have_list) {
-            c = top_p_bracketed(s, kt, n, target, uni_mass, head_floor, head_mass, c);
+            /* What the bracket may take as known: the list, when it is the exact head. */
+            const float head_floor = len <= LIST_MAX && list_floor > 0.0f ? list_floor : 2.0f;
+            const double head_mass = head_floor <= 1.0f ? list_mass(w, s->cand, len) : 0.0;
+            c = top_p_bracketed(s, kt, n, target, uni_mass, head_floor, head_mass, c,
+                                &cut_mass);
             bsum_valid = 0;
         }
     }
-    if (use_min)
+    if (use_min && p->min_p > c.thr) {
         c = keep_at_least(c, p->min_p, n);
+        cut_mass = -1.0;
+    }
 
     out->keep = c;
-    if (have_list && c.thr >= list_floor) { /* the list holds the whole kept set */
+    /* A short list that holds the whole kept set gives its block sums token by token; past
+     * LIST_SUMS_MAX tokens one kept_sum pass (the same sums) is cheaper. */
+    if (have_list && c.thr >= list_floor && len <= LIST_SUMS_MAX) {
         len = compact(w, s->cand, len, c, len);
         out->list = s->cand;
         out->len = len;
         out->mass = list_block_sums(w, s->cand, len, s->bsum);
     } else if (c.thr == 0.0f && c.tie_end == 0 && bsum_valid) {
         out->mass = total;
+    } else if (cut_mass >= 0.0) {
+        /* A bracketed top-p cut knows its kept mass: no pass over the row to sum it again; the
+         * draw sums the blocks it walks (half the row on average) and probs need none. */
+        out->mass = cut_mass;
+        out->lazy = 1;
     } else {
         size_t count;
         out->mass = kt->kept_sum(w, n, c.thr, c.tie_end, s->bsum, &count);
     }
     out->bsum = s->bsum;
+    out->kt = kt;
     return NUC_OK;
 }
 
 /* Inverse CDF in token order: the first kept token whose prefix sum exceeds u * M. Block sums
  * are carried in double; inside the chosen block the prefix is added in float, token by token.
- * Where the two orders round apart and no token crosses, the block's last kept token is taken. */
+ * Where the two orders round apart and no token crosses, the block's last kept token is taken.
+ * Lazy rows get their block sums DRAW_BLOCKS at a time, as the walk reaches them. */
+#define DRAW_BLOCKS 16
 static uint32_t draw(const row *r, double u)
 {
     const double target = u * r->mass;
@@ -619,8 +637,19 @@ static uint32_t draw(const row *r, double u)
         return r->list[r->len - 1];
     }
     const size_t nb = NUC_NBLOCKS(r->n);
-    size_t blk = 0, last_with_mass = 0;
-    for (; blk < nb && !(run + r->bsum[blk] > target); blk++) {
+    size_t blk = 0, last_with_mass = 0, summed = r->lazy ? 0 : nb;
+    for (; blk < nb; blk++) {
+        if (blk == summed) { /* the kept sums of the next DRAW_BLOCKS blocks */
+            const size_t start = blk * NUC_BLOCK, ties = r->keep.tie_end;
+            const size_t len = r->n - start < DRAW_BLOCKS * NUC_BLOCK ? r->n - start
+                                                                       : DRAW_BLOCKS * NUC_BLOCK;
+            size_t count;
+            r->kt->kept_sum(w + start, len, r->keep.thr, ties > start ? ties - start : 0,
+                            r->bsum + blk, &count);
+            summed = blk + NUC_NBLOCKS(len);
+        }
+        if (run + r->bsum[blk] > target)
+            break;
         if (r->bsum[blk] > 0.0f)
             last_with_mass = blk;
         run += r->bsum[blk];

@@ -84,7 +84,7 @@ float nuc_hist_upper_edge(const nuc_hist *h, int d)
 nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {
-    nuc_cut cut = {0, 0, len};
+    nuc_cut cut = {0, 0, 0.0};
     if (len == 0)
         return cut;
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
@@ -140,15 +140,16 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
     }
     /* Every token left has the same weight v: ties, ranked by index. The mass before the j-th
      * of them is above + j * v, so the last one kept is found without walking them. */
+    const double v = vals[0];
     size_t last;
     if (mode == NUC_CUT_COUNT) {
         last = k - ranked_before - 1;
     } else {
-        const double v = vals[0], j = floor((target - above) / v);
+        const double j = floor((target - above) / v);
         last = j < (double)(len - 1) ? (size_t)j : len - 1;
     }
     cut.found = 1;
     cut.index = list[last];
-    cut.rank = ranked_before + last + 1;
+    cut.mass = above + (double)(last + 1) * v;
     return cut;
 }

@@ -9,7 +9,7 @@ typedef enum { NUC_CUT_COUNT, NUC_CUT_MASS } nuc_cut_mode;
 typedef struct nuc_cut {
     int found;      /* 0: the whole list lies before the cut */
     uint32_t index; /* the last token (in rank order) on the kept side of the cut */
-    size_t rank;    /* its 1-based rank within the list */
+    double mass;    /* above + the mass of the list tokens up to it, in double */
 } nuc_cut;
 
 /* list[0..len) holds ascending token indices and vals[0..len) their weights, which lie in

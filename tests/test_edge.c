@@ -798,6 +798,23 @@ START_TEST(all_equal_long_rows)
             } else if (k == 2 || k == 5) {
                 if (q[0] != 1.0f)
                     FAIL(&c, "q[0] = %g, want 1", (double)q[0]);
+            } else if (k == 3) {
+                /* top_p 0.5: token j (mass j before it) is kept while j <= n / 2; the draw at u
+                 * is then token floor(u * kept) of the equal weights. */
+                const size_t kept = n / 2 + 1;
+                for (size_t i = 0; i < n; i++)
+                    if (q[i] != (i < kept ? (float)(1.0 / (double)kept) : 0.0f)) {
+                        FAIL(&c, "top_p 0.5: q[%zu] = %a", i, (double)q[i]);
+                        break;
+                    }
+                const double us[] = {0.0, 0.3, 0.5, 0.999999};
+                for (size_t j = 0; j < sizeof us / sizeof *us; j++) {
+                    int32_t tok = -1;
+                    const int32_t want = (int32_t)floor(us[j] * (double)kept);
+                    if (nuc_sample_u(sc()->s, x, n, p, us[j], &tok) != NUC_OK || tok != want)
+                        FAIL(&c, "top_p 0.5 at u = %g: token %d, want %d", us[j], (int)tok,
+                             (int)want);
+                }
             }
         }
     }
