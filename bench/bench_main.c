@@ -52,7 +52,7 @@ typedef enum { IMPL_NUCLEUS, IMPL_NAIVE, IMPL_BUCKET } impl_kind;
 
 typedef enum {
     ST_K_MAX,
-    ST_K_FIND_FIRST,
+    ST_K_FIND_NTH,
     ST_K_EXP_SUM,       /* lo = 0: the plain exp pass */
     ST_K_EXP_SUM_LIST,  /* lo = 2^-12, cap 4096: the pipeline's candidate list */
     ST_K_KEPT_SUM,
@@ -119,7 +119,7 @@ static const char *impl_name(int impl, int isa) {
 static const char *stage_name(int st, float t) {
     switch (st) {
     case ST_K_MAX: return "k.max";
-    case ST_K_FIND_FIRST: return "k.find_first";
+    case ST_K_FIND_NTH: return "k.find_nth";
     case ST_K_EXP_SUM: return t == 1.0f ? "k.exp_sum_T1" : "k.exp_sum_T0.05";
     case ST_K_EXP_SUM_LIST: return "k.exp_sum+list";
     case ST_K_KEPT_SUM: return "k.kept_sum";
@@ -226,9 +226,9 @@ static void body_kernel(nb_state *st, void *arg) {
             nb_do_not_optimize(&fm);
         }
         break;
-    case ST_K_FIND_FIRST:
+    case ST_K_FIND_NTH:
         while (nb_keep_running(st)) {
-            acc_n += kt->find_first(x, n, m);
+            acc_n += kt->find_nth(x, n, m, 0);
             nb_do_not_optimize(&acc_n);
         }
         break;

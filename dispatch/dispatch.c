@@ -17,25 +17,25 @@
 
 /* The tables: one per kernel set, in the order of kernels.h. */
 static const nuc_kernels nuc_kernels_scalar = {
-    nuc_max_scalar, nuc_find_first_scalar, nuc_exp_sum_scalar, nuc_kept_sum_scalar,
+    nuc_max_scalar, nuc_find_nth_scalar, nuc_exp_sum_scalar, nuc_kept_sum_scalar,
     nuc_scale_kept_scalar, nuc_bracket_scalar,
     nuc_bf16_to_f32_scalar, nuc_f16_to_f32_scalar,
 };
 #ifdef NUC_HAVE_X86
 static const nuc_kernels nuc_kernels_avx2 = {
-    nuc_max_avx2, nuc_find_first_avx2, nuc_exp_sum_avx2, nuc_kept_sum_avx2,
+    nuc_max_avx2, nuc_find_nth_avx2, nuc_exp_sum_avx2, nuc_kept_sum_avx2,
     nuc_scale_kept_avx2, nuc_bracket_avx2,
     nuc_bf16_to_f32_avx2, nuc_f16_to_f32_avx2,
 };
 static const nuc_kernels nuc_kernels_avx512 = {
-    nuc_max_avx512, nuc_find_first_avx512, nuc_exp_sum_avx512, nuc_kept_sum_avx512,
+    nuc_max_avx512, nuc_find_nth_avx512, nuc_exp_sum_avx512, nuc_kept_sum_avx512,
     nuc_scale_kept_avx512, nuc_bracket_avx512,
     nuc_bf16_to_f32_avx512, nuc_f16_to_f32_avx512,
 };
 #endif
 #ifdef NUC_HAVE_NEON
 static const nuc_kernels nuc_kernels_neon = {
-    nuc_max_neon, nuc_find_first_neon, nuc_exp_sum_neon, nuc_kept_sum_neon,
+    nuc_max_neon, nuc_find_nth_neon, nuc_exp_sum_neon, nuc_kept_sum_neon,
     nuc_scale_kept_neon, nuc_bracket_neon,
     nuc_bf16_to_f32_neon, nuc_f16_to_f32_neon,
 };

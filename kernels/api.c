@@ -98,7 +98,7 @@ int nuc_softmax(const float *x, size_t n, float temperature, float *probs)
     if (rc != NUC_OK)
         return rc;
     if (temperature <= 0.0f) {
-        const size_t i = kt->find_first(x, n, m);
+        const size_t i = kt->find_nth(x, n, m, 0);
         memset(probs, 0, n * sizeof *probs);
         probs[i] = 1.0f;
         return NUC_OK;

@@ -25,8 +25,9 @@ typedef struct nuc_kernels {
      * The max or min of {-0, +0} may be either zero. */
     int (*max)(const float *x, size_t n, float *max, float *min);
 
-    /* The smallest i with x[i] == v; n if there is none. */
-    size_t (*find_first)(const float *x, size_t n, float v);
+    /* The index of the element equal to v that has j others equal to v before it (j = 0: the
+     * first); n if there are no more than j. */
+    size_t (*find_nth)(const float *x, size_t n, float v, size_t j);
 
     /* w[i] = nuc_exp_weight((x[i] - m) * inv_t) (kernels/scalar/expw.h) and bsum[b] = the sum of
      * block b of w. If lo > 0, the indices i with w[i] >= lo are listed in cand, ascending, while
@@ -45,8 +46,9 @@ typedef struct nuc_kernels {
     void (*scale_kept)(const float *w, size_t n, float thr, size_t tie_end, float scale,
                        float *q);
 
-    /* The bracket [lo, hi] of a row: the indices i with lo <= w[i] <= hi, ascending, into idx,
-     * their weights side by side into vals (vals[j] = w[idx[j]]) and their number into *count;
+    /* The bracket [lo, hi] of a row: the indices i with lo <= w[i] <= hi, ascending, into idx
+     * (unless it is NULL), their weights side by side into vals (vals[j] = w[idx[j]]) and their
+     * number into *count;
      * and, when bsum is not NULL, bsum[b] = the sum of block b over { i : w[i] > hi } (the mass
      * above the bracket). Returns the total of those block sums (0 without bsum). */
     double (*bracket)(const float *w, size_t n, float lo, float hi, float *bsum, uint32_t *idx,

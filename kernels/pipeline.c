@@ -196,95 +196,96 @@ static void sample_band(const float *smp, size_t m, const nuc_hist *h, double re
     }
 }
 
-/* A bracket list this long, whose weights span at most a factor BAND_SPAN (so that a sample
- * weighs its mass well), is narrowed once more before the radix cut, from a sample of
- * BAND_SAMPLE of its weights. */
+/* A bracket this long, whose weights span at most a factor BAND_SPAN (so that a sample weighs
+ * its mass well), is narrowed once more before the radix cut, from a sample of BAND_SAMPLE of
+ * its weights. */
 #define BAND_SAMPLE 1024
 #define BAND_MIN (4 * BAND_SAMPLE)
 #define BAND_SPAN 4.0f
 
+/* The weights of a band, side by side in token order, and the mass above it. The bracket
+ * passes of the wide cuts list weights only: a cut among them ends at a weight and a tie rank,
+ * and the token is found afterwards (kt->find_nth), since every token of that weight is in the
+ * band. */
 typedef struct band {
     float lo, hi;
-    double above; /* the mass above hi, in the row */
-    size_t len;   /* the tokens inside: s->work, their weights s->vals_out */
+    double above;
+    const float *vals;
+    size_t len;
 } band;
 
-/* Narrows the bracket list s->cand[0..len) (weights s->vals, in br->lo..hi) as the row was
- * narrowed to it: a strided sample of the weights gives a narrower band, and one bracket pass
- * over the weights lists the band and adds the mass above it. The bracket list is left as it
- * is. Returns 0 if the cut lies above the band. */
-static int narrow_band(nuc_sampler *s, const nuc_kernels *kt, size_t len, const band *br,
-                       double target, band *out)
+/* Narrows the band br (its weights in s->vals) as the row was narrowed to it: a strided sample
+ * of its weights gives a narrower band, and one bracket pass over the weights lists it (into
+ * s->vals_out) and adds the mass above it. Returns 0 if the cut lies above the narrower band. */
+static int narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target,
+                       band *out)
 {
-    const float *v = s->vals;
     float smp[2 * BAND_SAMPLE];
-    const size_t stride = len / BAND_SAMPLE;
+    const size_t stride = br->len / BAND_SAMPLE;
     size_t m = 0;
-    for (size_t i = stride / 2; i < len; i += stride)
-        smp[m++] = v[i];
+    for (size_t i = stride / 2; i < br->len; i += stride)
+        smp[m++] = br->vals[i];
     nuc_hist h;
     nuc_hist_range(&h, br->lo, br->hi);
     nuc_hist_fill(&h, smp, m);
-    sample_band(smp, m, &h, (target - br->above) * (double)m / (double)len, br->hi, &out->lo,
+    sample_band(smp, m, &h, (target - br->above) * (double)m / (double)br->len, br->hi, &out->lo,
                 &out->hi);
-    out->above = br->above + kt->bracket(v, len, out->lo, out->hi, s->bsum, s->work,
+    out->above = br->above + kt->bracket(br->vals, br->len, out->lo, out->hi, s->bsum, NULL,
                                          s->vals_out, &out->len);
-    if (out->above > target)
-        return 0;
-    for (size_t j = 0; j < out->len; j++)
-        s->work[j] = s->cand[s->work[j]];
-    return 1;
+    out->vals = s->vals_out;
+    return out->above <= target;
 }
 
-/* The j-th token (0-based, in list order) of the bracket list s->cand whose weight is v: one
- * bracket pass over the weights s->vals finds their positions. */
-static uint32_t nth_with_weight(nuc_sampler *s, const nuc_kernels *kt, size_t len, float v,
-                                size_t j)
-{
-    size_t count;
-    kt->bracket(s->vals, len, v, v, NULL, s->work, s->vals_out, &count);
-    return s->cand[s->work[j]];
-}
-
-/* The cut in a bracket list that holds two weights only, lo < hi (two tie groups, which the
- * band of heavily tied rows often straddles): counted, not histogrammed. Two counting passes
- * over the weights tell whether nothing lies strictly between lo and hi; if so, the mass
- * before the j-th token of either group is known in closed form (above + j * v, exact in
- * double). Returns 0 if the list holds other weights too. */
-static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, size_t len, float lo, float hi,
-                          double above, double target, nuc_cut *cut)
+/* The cut in a band that holds two weights only, lo < hi (two tie groups, which the band of a
+ * heavily tied row often straddles): counted, not histogrammed. Two counting passes over the
+ * weights tell whether nothing lies strictly between lo and hi; if so, the mass before the j-th
+ * token of either group is known in closed form (above + j * v, exact in double). Returns 0 if
+ * the band holds other weights too. */
+static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target,
+                          nuc_cut *cut)
 {
     size_t n_hi, n_above_lo;
-    kt->kept_sum(s->vals, len, hi, len, s->bsum, &n_hi); /* weights >= hi */
+    kt->kept_sum(br->vals, br->len, br->hi, br->len, s->bsum, &n_hi); /* weights >= hi */
     if (n_hi < 2)
         return 0; /* hi is no tie group: a wide band of distinct weights */
-    kt->kept_sum(s->vals, len, lo, 0, s->bsum, &n_above_lo); /* weights > lo */
+    kt->kept_sum(br->vals, br->len, br->lo, 0, s->bsum, &n_above_lo); /* weights > lo */
     if (n_hi != n_above_lo)
         return 0;
-    const double mass_hi = (double)n_hi * hi;
+    const double mass_hi = (double)n_hi * br->hi;
     cut->found = 1;
-    if (above + mass_hi > target) {
-        const double j = fmin(floor((target - above) / hi), (double)(n_hi - 1));
-        cut->index = nth_with_weight(s, kt, len, hi, (size_t)j);
-        cut->mass = above + (j + 1.0) * hi;
+    if (br->above + mass_hi > target) {
+        const double j = fmin(floor((target - br->above) / br->hi), (double)(n_hi - 1));
+        cut->value = br->hi;
+        cut->tie = (size_t)j;
+        cut->mass = br->above + (j + 1.0) * br->hi;
         return 1;
     }
-    const double j = floor((target - above - mass_hi) / lo);
-    if (j >= (double)(len - n_hi)) {
-        cut->found = 0; /* the cut lies below the list */
+    const double j = floor((target - br->above - mass_hi) / br->lo);
+    if (j >= (double)(br->len - n_hi)) {
+        cut->found = 0; /* the cut lies below the band */
         return 1;
     }
-    cut->index = nth_with_weight(s, kt, len, lo, (size_t)j);
-    cut->mass = above + mass_hi + (j + 1.0) * lo;
+    cut->value = br->lo;
+    cut->tie = (size_t)j;
+    cut->mass = br->above + mass_hi + (j + 1.0) * br->lo;
     return 1;
+}
+
+/* The weights in [lo, hi], side by side into s->vals, with nothing above them. */
+static band weights_in(nuc_sampler *s, const nuc_kernels *kt, size_t n, float lo, float hi)
+{
+    band b = {lo, hi, 0.0, s->vals, 0};
+    kt->bracket(s->w, n, lo, hi, NULL, NULL, s->vals, &b.len);
+    return b;
 }
 
 /* The top-p cut over every positive token of a row too wide for a candidate list: a band
- * around the cut from a strided sample of the weights, one pass that lists the tokens inside it
- * and adds the mass above it, and the cut among those only. The head of the row (the tokens at
- * or above head_floor, of mass head_mass, known exactly from the exp pass's list; head_floor 2
- * if none) is left out of the sample: a few heavy tokens would otherwise be missed or
- * overweighted by it. Falls back to the whole row when the cut is not inside. */
+ * around the cut from a strided sample of the weights, one pass that lists the weights inside
+ * it and adds the mass above it, and the cut among those only. The head of the row (the tokens
+ * at or above head_floor, of mass head_mass, known exactly from the exp pass's list; head_floor
+ * 2 if none) is left out of the sample: a few heavy tokens would otherwise be missed or
+ * overweighted by it. Falls back to the whole row when the cut is not inside. *mass receives
+ * the kept mass (-1 if the cut keeps every token). */
 static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, double target,
                             double total, float head_floor, double head_mass, keep c,
                             double *mass)
@@ -297,38 +298,32 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
         smass += h.mass[d];
     /* The share of the tail's mass above the cut. */
     const double share = total > head_mass ? (target - head_mass) / (total - head_mass) : 0.0;
-    float lo, hi;
-    sample_band(s->vals, m, &h, share * smass, fminf(1.0f, nextafterf(head_floor, 0.0f)), &lo,
-                &hi);
-    size_t len;
-    double above = kt->bracket(w, n, lo, hi, s->bsum, s->cand, s->vals, &len);
-    if (above > target) {
-        /* A few heavy tokens the sample missed carry the cut above the bracket: cut among them. */
-        lo = nextafterf(hi, 2.0f);
-        hi = 1.0f;
-        above = 0.0;
-        len = select_range(s, kt, n, lo, hi);
-    }
+    band br = {0.0f, 0.0f, 0.0, s->vals, 0};
+    const float top = fminf(1.0f, nextafterf(head_floor, 0.0f));
+    sample_band(s->vals, m, &h, share * smass, top, &br.lo, &br.hi);
+    br.above = kt->bracket(w, n, br.lo, br.hi, s->bsum, NULL, s->vals, &br.len);
+    if (br.above > target) /* heavy tokens the sample missed carry the cut above the band */
+        br = weights_in(s, kt, n, nextafterf(br.hi, 2.0f), 1.0f);
     nuc_cut cut;
-    const int solved = len >= BAND_MIN && lo < hi && above <= target &&
-                       two_weight_cut(s, kt, len, lo, hi, above, target, &cut);
-    if (!solved) {
-        const band br = {lo, hi, above, len};
+    if (!(br.len >= BAND_MIN && br.lo < br.hi && two_weight_cut(s, kt, &br, target, &cut))) {
         band nb;
         cut.found = 0;
-        if (len >= BAND_MIN && lo < hi && hi <= BAND_SPAN * lo &&
-            narrow_band(s, kt, len, &br, target, &nb))
-            cut = nuc_radix_cut(s->work, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0,
+        if (br.len >= BAND_MIN && br.lo < br.hi && br.hi <= BAND_SPAN * br.lo &&
+            narrow_band(s, kt, &br, target, &nb))
+            cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0,
                                 target, nb.above);
-        if (!cut.found) /* no band, or the cut lies below it */
-            cut = nuc_radix_cut(s->cand, s->vals, len, lo, hi, NUC_CUT_MASS, 0, target, above);
+        if (!cut.found) /* no narrower band, or the cut lies below it */
+            cut = nuc_radix_cut(NULL, s->vals, br.len, br.lo, br.hi, NUC_CUT_MASS, 0, target,
+                                br.above);
     }
-    if (!cut.found) { /* the cut lies below the bracket: take the whole row */
-        len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
-        cut = nuc_radix_cut(s->cand, s->vals, len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
+    if (!cut.found) { /* the cut lies below the band: take the whole row */
+        br = weights_in(s, kt, n, FLT_MIN, FLT_MAX);
+        cut = nuc_radix_cut(NULL, s->vals, br.len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
     }
     *mass = cut.found ? cut.mass : -1.0;
-    return cut.found ? keep_through(w, cut.index) : c;
+    if (!cut.found)
+        return c;
+    return keep_through(w, (uint32_t)kt->find_nth(w, n, cut.value, cut.tie));
 }
 
 /* The kept mass and its block sums from the list of kept tokens: lane by lane, exactly as the
@@ -412,7 +407,7 @@ static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float
 static size_t argmax_in_piece(const nuc_kernels *kt, row_in in, size_t n, float m, size_t at)
 {
     const size_t len = chunk_len(in, n, at, 0);
-    return at + kt->find_first(widen(kt, in, at, len), len, m);
+    return at + kt->find_nth(widen(kt, in, at, len), len, m, 0);
 }
 
 /* The exp pass of kernels.h over the row; block sums are carried in double across chunks in
@@ -539,8 +534,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             have_list = 1;
         }
         if (len >= kk) { /* else top-k keeps every positive token: nothing to cut */
-            const nuc_cut cut =
-                cut_copy(s, len, list_floor, NUC_CUT_COUNT, kk, 0.0);
+            const nuc_cut cut = cut_copy(s, len, list_floor, NUC_CUT_COUNT, kk, 0.0);
             c = keep_through(w, cut.index);
             len = compact(w, s->cand, len, c, kk);
             uni_mass = list_mass(w, s->cand, len);
@@ -548,9 +542,14 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     }
     if (use_p) {
         const double target = (double)p->top_p * uni_mass;
+        double list_total = 0.0;
         if (have_list) {
-            const nuc_cut cut =
-                cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
+            /* The list's whole mass first: where it does not pass the target, the cut lies
+             * past the list (a long-tailed row) and cutting inside it is wasted. */
+            list_total = list_mass(w, s->cand, len);
+            const nuc_cut cut = list_total > target
+                                    ? cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target)
+                                    : (nuc_cut){0, 0, 0.0f, 0, 0.0};
             if (cut.found)
                 c = keep_through(w, cut.index);
             else if (use_k || list_floor <= p->min_p)
@@ -567,9 +566,8 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
         } else if (!have_list) {
             /* What the bracket may take as known: the list, when it is the exact head. */
             const float head_floor = len <= LIST_MAX && list_floor > 0.0f ? list_floor : 2.0f;
-            const double head_mass = head_floor <= 1.0f ? list_mass(w, s->cand, len) : 0.0;
-            c = top_p_bracketed(s, kt, n, target, uni_mass, head_floor, head_mass, c,
-                                &cut_mass);
+            c = top_p_bracketed(s, kt, n, target, uni_mass, head_floor,
+                                head_floor <= 1.0f ? list_total : 0.0, c, &cut_mass);
             bsum_valid = 0;
         }
     }

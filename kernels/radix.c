@@ -84,7 +84,7 @@ float nuc_hist_upper_edge(const nuc_hist *h, int d)
 nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {
-    nuc_cut cut = {0, 0, 0.0};
+    nuc_cut cut = {0, 0, 0.0f, 0, 0.0};
     if (len == 0)
         return cut;
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
@@ -127,8 +127,9 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
         for (size_t j = 0; j < len; j++) {
             const uint32_t b = nuc_f32_bits(vals[j]);
             if ((b - h.base) >> h.shift == (uint32_t)sel) {
-                vals[kept] = vals[j];
-                list[kept++] = list[j];
+                if (list)
+                    list[kept] = list[j];
+                vals[kept++] = vals[j];
                 lo_bits = b < lo_bits ? b : lo_bits;
                 hi_bits = b > hi_bits ? b : hi_bits;
             }
@@ -149,7 +150,9 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
         last = j < (double)(len - 1) ? (size_t)j : len - 1;
     }
     cut.found = 1;
-    cut.index = list[last];
+    cut.value = vals[0];
+    cut.tie = last;
+    cut.index = list ? list[last] : 0;
     cut.mass = above + (double)(last + 1) * v;
     return cut;
 }

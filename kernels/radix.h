@@ -9,11 +9,13 @@ typedef enum { NUC_CUT_COUNT, NUC_CUT_MASS } nuc_cut_mode;
 typedef struct nuc_cut {
     int found;      /* 0: the whole list lies before the cut */
     uint32_t index; /* the last token (in rank order) on the kept side of the cut */
+    float value;    /* its weight, */
+    size_t tie;     /* and how many tokens of that weight precede it in the list */
     double mass;    /* above + the mass of the list tokens up to it, in double */
 } nuc_cut;
 
-/* list[0..len) holds ascending token indices and vals[0..len) their weights, which lie in
- * [lo, hi], lo > 0; rank order
+/* list[0..len) holds ascending token indices (or is NULL: index is then not set) and
+ * vals[0..len) their weights, which lie in [lo, hi], lo > 0; rank order
  * is w descending, then index ascending. NUC_CUT_COUNT finds the token of rank k (1 <= k).
  * NUC_CUT_MASS finds the last token whose exclusive prefix mass, above + the weights of the
  * list tokens ranked before it, is <= target (the top-p rule; the caller guarantees

@@ -79,7 +79,7 @@ static const nuc_params params[] = {
     {0.8f, 50, 0.95f, 0.02f},  /* all three */
     {1.0f, 0, 0.999f, 0.0f},   /* a wide nucleus: the bracketed cut on long rows */
     {0.05f, 0, 1.0f, 0.0f},    /* cold: most weights under the exp cutoff */
-    {0.0f, 0, 1.0f, 0.0f},     /* greedy: max and find_first */
+    {0.0f, 0, 1.0f, 0.0f},     /* greedy: max and find_nth */
 };
 #define NPARAMS (sizeof params / sizeof params[0])
 

@@ -327,22 +327,36 @@ static void case_max(const set *s, bufs *b, const float *x0, size_t n, gen g, si
 START_TEST(test_max) { sweep(case_max, 1); }
 END_TEST
 
-/* ---- find_first ---- */
-static void case_find_first(const set *s, bufs *b, const float *x, size_t n, gen g, size_t off,
-                            rng *r)
+/* ---- find_nth ---- */
+static void case_find_nth(const set *s, bufs *b, const float *x, size_t n, gen g, size_t off,
+                          rng *r)
 {
     (void)b;
     const float vs[] = {n ? x[below(r, n)] : 1.0f, n ? x[n - 1] : 0.0f, n ? x[0] : 0.0f,
                         12345.678f, 0.0f, -0.0f, NAN, -INFINITY, INFINITY};
-    for (size_t j = 0; j < sizeof vs / sizeof vs[0]; j++) {
-        const size_t er = ref->find_first(x, n, vs[j]), eg = s->k->find_first(x, n, vs[j]);
-        if (er != eg)
-            mismatch("%s find_first %s n=%zu off=%zu v=%a: %zu, scalar %zu", s->name,
-                     gen_names[g], n, off, (double)vs[j], eg, er);
+    for (size_t k = 0; k < sizeof vs / sizeof vs[0]; k++) {
+        size_t equal = 0; /* how many there are, by the definition */
+        for (size_t i = 0; i < n; i++)
+            equal += x[i] == vs[k];
+        /* The first, the last, one past the last, one in the middle, and a random one. */
+        const size_t js[] = {0, equal ? equal - 1 : 0, equal, equal / 2, below(r, equal + 2)};
+        for (size_t t = 0; t < sizeof js / sizeof js[0]; t++) {
+            const size_t j = js[t];
+            const size_t er = ref->find_nth(x, n, vs[k], j), eg = s->k->find_nth(x, n, vs[k], j);
+            if (er != eg)
+                mismatch("%s find_nth %s n=%zu off=%zu v=%a j=%zu: %zu, scalar %zu", s->name,
+                         gen_names[g], n, off, (double)vs[k], j, eg, er);
+            size_t before = 0; /* the reference itself, against the definition */
+            for (size_t i = 0; i < er && i < n; i++)
+                before += x[i] == vs[k];
+            if (j < equal ? (er >= n || x[er] != vs[k] || before != j) : er != n)
+                mismatch("scalar find_nth %s n=%zu v=%a j=%zu: %zu", gen_names[g], n,
+                         (double)vs[k], j, er);
+        }
     }
 }
 
-START_TEST(test_find_first) { sweep(case_find_first, 2); }
+START_TEST(test_find_nth) { sweep(case_find_nth, 2); }
 END_TEST
 
 /* ---- exp_sum ---- */
@@ -640,6 +654,21 @@ static void check_bracket1(const set *s, bufs *b, const float *w, size_t n, floa
     } else if (!untouched(b->b_got, (NUC_NBLOCKS(n) + GUARD) * sizeof(float))) {
         mismatch("%s: bsum written", ctx);
     }
+    /* Without idx: the same weights, count and sums, and nothing written past n. */
+    memset(b->w_got, SENTINEL, (n + GUARD) * sizeof(float));
+    memset(b->b_got, SENTINEL, (NUC_NBLOCKS(n) + GUARD) * sizeof(float));
+    size_t cn = 777777;
+    const double tn = s->k->bracket(w, n, lo, hi, with_sums ? b->b_got : NULL, NULL, b->w_got, &cn);
+    if (cn != cr || memcmp(&tn, &tr, sizeof tr) != 0)
+        mismatch("%s without idx: count %zu total %a, scalar %zu %a", ctx, cn, tn, cr, tr);
+    else if ((d = first_diff(b->w_ref, b->w_got, cr, sizeof(float))) >= 0)
+        mismatch("%s without idx: vals[%ld] = %a, scalar %a", ctx, d, (double)b->w_got[d],
+                 (double)b->w_ref[d]);
+    if (!untouched(b->w_got + n, GUARD * sizeof(float)))
+        mismatch("%s without idx: vals written past n", ctx);
+    if (with_sums && (d = first_diff(b->b_ref, b->b_got, NUC_NBLOCKS(n), sizeof(float))) >= 0)
+        mismatch("%s without idx: bsum[%ld] = %a, scalar %a", ctx, d, (double)b->b_got[d],
+                 (double)b->b_ref[d]);
 }
 
 static void case_bracket(const set *s, bufs *b, const float *x, size_t n, gen g, size_t off,
@@ -737,7 +766,7 @@ static Suite *kernels_suite(void)
         const char *name;
         const TTest *fn;
     } tests[] = {{"max", test_max},
-                 {"find_first", test_find_first},
+                 {"find_nth", test_find_nth},
                  {"exp_sum", test_exp_sum},
                  {"kept_sum_scale_kept", test_kept_sum_scale_kept},
                  {"bracket", test_bracket},

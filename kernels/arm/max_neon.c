@@ -46,20 +46,23 @@ int nuc_max_neon(const float *x, size_t n, float *max, float *min)
     return NUC_OK;
 }
 
-size_t nuc_find_first_neon(const float *x, size_t n, float v)
+size_t nuc_find_nth_neon(const float *x, size_t n, float v, size_t j)
 {
     const float32x4_t vv = vdupq_n_f32(v);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const uint32x4_t e01 = vorrq_u32(vceqq_f32(vld1q_f32(x + i), vv),
+        /* Equal lanes are all ones, -1 as integers: minus their sum is their count. */
+        const uint32x4_t e01 = vaddq_u32(vceqq_f32(vld1q_f32(x + i), vv),
                                          vceqq_f32(vld1q_f32(x + i + 4), vv));
-        const uint32x4_t e23 = vorrq_u32(vceqq_f32(vld1q_f32(x + i + 8), vv),
+        const uint32x4_t e23 = vaddq_u32(vceqq_f32(vld1q_f32(x + i + 8), vv),
                                          vceqq_f32(vld1q_f32(x + i + 12), vv));
-        if (vmaxvq_u32(vorrq_u32(e01, e23)) != 0)
-            break; /* the match is in these 16: the loop below finds the first */
+        const size_t c = (size_t)(0u - vaddvq_u32(vaddq_u32(e01, e23)));
+        if (c > j)
+            break; /* the match is in these 16: the loop below finds it */
+        j -= c;
     }
     for (; i < n; i++)
-        if (x[i] == v)
+        if (x[i] == v && j-- == 0)
             return i;
     return n;
 }

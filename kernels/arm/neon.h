@@ -4,7 +4,7 @@
 #define NUC_NEON_H
 #include "kernels.h"
 int nuc_max_neon(const float *x, size_t n, float *max, float *min);
-size_t nuc_find_first_neon(const float *x, size_t n, float v);
+size_t nuc_find_nth_neon(const float *x, size_t n, float v, size_t j);
 double nuc_exp_sum_neon(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                         float lo, size_t cap, uint32_t *cand, size_t *ncand);
 double nuc_kept_sum_neon(const float *w, size_t n, float thr, size_t tie_end, float *bsum,

@@ -115,9 +115,29 @@ static inline void nuc_bracket16(nuc_stage *st, uint32_t *idx, size_t i, const f
     nuc_stage_push16(st, idx, i, in[0], in[1], in[2], in[3]);
 }
 
+/* Without idx, the indices the stage packs go to a buffer on the stack, a piece of the row at
+ * a time; the block sums are then added in block order, as one pass adds them. */
+#define BRACKET_PIECE (4 * NUC_BLOCK)
+
 double nuc_bracket_neon(const float *w, size_t n, float lo, float hi, float *bsum, uint32_t *idx,
                         float *vals, size_t *count)
 {
+    if (!idx) {
+        uint32_t piece_idx[BRACKET_PIECE];
+        size_t c = 0;
+        for (size_t start = 0; start < n; start += BRACKET_PIECE) {
+            const size_t len = n - start < BRACKET_PIECE ? n - start : BRACKET_PIECE;
+            size_t k;
+            nuc_bracket_neon(w + start, len, lo, hi, bsum ? bsum + start / NUC_BLOCK : NULL,
+                             piece_idx, vals + c, &k);
+            c += k;
+        }
+        double total = 0.0;
+        for (size_t b = 0; bsum && b < NUC_NBLOCKS(n); b++)
+            total += bsum[b];
+        *count = c;
+        return total;
+    }
     const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
     const uint32x4_t all = vdupq_n_u32(UINT32_MAX);
     const uint32x4_t every[4] = {all, all, all, all};

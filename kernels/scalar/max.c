@@ -24,10 +24,10 @@ int nuc_max_scalar(const float *x, size_t n, float *max, float *min)
     return NUC_OK;
 }
 
-size_t nuc_find_first_scalar(const float *x, size_t n, float v)
+size_t nuc_find_nth_scalar(const float *x, size_t n, float v, size_t j)
 {
     for (size_t i = 0; i < n; i++)
-        if (x[i] == v)
+        if (x[i] == v && j-- == 0)
             return i;
     return n;
 }

@@ -43,7 +43,8 @@ double nuc_bracket_scalar(const float *w, size_t n, float lo, float hi, float *b
         float lane[NUC_LANES] = {0};
         for (size_t i = start; i < end; i++) {
             if (w[i] >= lo && w[i] <= hi) {
-                idx[c] = (uint32_t)i;
+                if (idx)
+                    idx[c] = (uint32_t)i;
                 vals[c++] = w[i];
             }
             else if (w[i] > hi)

@@ -55,7 +55,15 @@ int nuc_max_avx2(const float *x, size_t n, float *max, float *min)
     return NUC_OK;
 }
 
-size_t nuc_find_first_avx2(const float *x, size_t n, float v)
+/* The position of the (j+1)-th set bit of k, which has more than j. */
+NUC_INLINE size_t nth_bit(uint32_t k, size_t j)
+{
+    for (; j > 0; j--)
+        k &= k - 1;
+    return (size_t)__builtin_ctz(k);
+}
+
+size_t nuc_find_nth_avx2(const float *x, size_t n, float v, size_t j)
 {
     const __m256 vv = _mm256_set1_ps(v);
     size_t i = 0;
@@ -69,16 +77,21 @@ size_t nuc_find_first_avx2(const float *x, size_t n, float v)
                                (uint32_t)_mm256_movemask_ps(eb) << 8 |
                                (uint32_t)_mm256_movemask_ps(ec) << 16 |
                                (uint32_t)_mm256_movemask_ps(ed) << 24;
-            return i + (size_t)__builtin_ctz(k);
+            const size_t c = (size_t)__builtin_popcount(k);
+            if (c > j)
+                return i + nth_bit(k, j);
+            j -= c;
         }
     }
     for (; i < n; i += 8) {
         const __m256i live = nuc_head_mask8(n - i < 8 ? n - i : 8);
         const __m256 v = _mm256_maskload_ps(x + i, live);
         const __m256 e = _mm256_and_ps(_mm256_cmp_ps(v, vv, _CMP_EQ_OQ), _mm256_castsi256_ps(live));
-        const unsigned k = (unsigned)_mm256_movemask_ps(e);
-        if (k)
-            return i + (size_t)__builtin_ctz(k);
+        const uint32_t k = (uint32_t)_mm256_movemask_ps(e);
+        const size_t c = (size_t)__builtin_popcount(k);
+        if (c > j)
+            return i + nth_bit(k, j);
+        j -= c;
     }
     return n;
 }

@@ -45,7 +45,15 @@ int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
     return NUC_OK;
 }
 
-size_t nuc_find_first_avx512(const float *x, size_t n, float v)
+/* The position of the (j+1)-th set bit of k, which has more than j. */
+NUC_INLINE size_t nth_bit(uint64_t k, size_t j)
+{
+    for (; j > 0; j--)
+        k &= k - 1;
+    return (size_t)__builtin_ctzll(k);
+}
+
+size_t nuc_find_nth_avx512(const float *x, size_t n, float v, size_t j)
 {
     const __m512 vv = _mm512_set1_ps(v);
     size_t i = 0;
@@ -57,15 +65,20 @@ size_t nuc_find_first_avx512(const float *x, size_t n, float v)
         if (ka | kb | kc | kd) {
             const uint64_t k = (uint64_t)ka | (uint64_t)kb << 16 | (uint64_t)kc << 32 |
                                (uint64_t)kd << 48;
-            return i + (size_t)__builtin_ctzll(k);
+            const size_t c = (size_t)__builtin_popcountll(k);
+            if (c > j)
+                return i + nth_bit(k, j);
+            j -= c;
         }
     }
     for (; i < n; i += 16) {
         const __mmask16 live = nuc_head_mask16(n - i < 16 ? n - i : 16);
         const __mmask16 k = _mm512_mask_cmp_ps_mask(live, _mm512_maskz_loadu_ps(live, x + i), vv,
                                                     _CMP_EQ_OQ);
-        if (k)
-            return i + (size_t)__builtin_ctz(k);
+        const size_t c = (size_t)__builtin_popcount(k);
+        if (c > j)
+            return i + nth_bit(k, j);
+        j -= c;
     }
     return n;
 }

@@ -243,20 +243,24 @@ NUC_INLINE range_test range_test_make(float lo, float hi)
     return t;
 }
 
-/* Appends the lanes in mask of the vector v at index i to idx and vals at c; returns the new
- * count. Whole-vector stores (nuc_compress8), or exact ones for the row's last, partial vector. */
+/* Appends the lanes in mask of the vector v at index i to vals and (unless NULL) idx at c;
+ * returns the new count. Whole-vector stores (nuc_compress8), or exact ones for the row's last,
+ * partial vector. */
 NUC_INLINE size_t list8(uint32_t *idx, float *vals, size_t c, size_t i, __m256 v, unsigned mask,
                         int whole)
 {
     if (whole) {
         _mm256_storeu_ps(vals + c, _mm256_permutevar8x32_ps(v, nuc_compress_perm8(mask)));
-        return c + nuc_compress8(idx + c, i, mask);
+        if (idx)
+            nuc_compress8(idx + c, i, mask);
+        return c + (size_t)__builtin_popcount(mask);
     }
     float lanes[8];
     _mm256_storeu_ps(lanes, v);
     for (; mask; mask &= mask - 1) {
         const int lane = __builtin_ctz(mask);
-        idx[c] = (uint32_t)(i + (size_t)lane);
+        if (idx)
+            idx[c] = (uint32_t)(i + (size_t)lane);
         vals[c++] = lanes[lane];
     }
     return c;

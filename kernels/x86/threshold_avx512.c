@@ -150,17 +150,22 @@ NUC_INLINE __mmask16 in_range16(__m512 v, __m512 lo, __m512 hi, int positive, __
                                    _CMP_LE_OQ);
 }
 
-/* Appends the lanes k of the vector v at index i to idx and vals at c; returns the new count.
- * Whole-vector stores (nuc_compress16), or exact ones for the row's last, partial vector. */
+/* Appends the lanes k of the vector v at index i to vals and (unless NULL) idx at c; returns
+ * the new count. Whole-vector stores (nuc_compress16), or exact ones for the row's last,
+ * partial vector. */
 NUC_INLINE size_t list16(uint32_t *idx, float *vals, size_t c, size_t i, __m512 v, __mmask16 k,
                          int whole)
 {
     if (whole) {
         _mm512_storeu_ps(vals + c, _mm512_maskz_compress_ps(k, v));
-        return c + nuc_compress16(idx + c, i, k);
+        if (idx)
+            nuc_compress16(idx + c, i, k);
+    } else {
+        _mm512_mask_compressstoreu_ps(vals + c, k, v);
+        if (idx)
+            nuc_compress16_tail(idx + c, i, k);
     }
-    _mm512_mask_compressstoreu_ps(vals + c, k, v);
-    return c + nuc_compress16_tail(idx + c, i, k);
+    return c + (size_t)__builtin_popcount(k);
 }
 
 /* The bracket without the mass above it: a compress of the lanes in range. */
