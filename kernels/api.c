@@ -93,8 +93,8 @@ int nuc_softmax(const float *x, size_t n, float temperature, float *probs)
     if (isnan(temperature) || temperature == INFINITY)
         return NUC_EINVAL;
     const nuc_kernels *kt = nuc_active_kernels();
-    float m, lo;
-    rc = kt->max(x, n, &m, &lo);
+    float m;
+    rc = kt->max(x, n, &m, NULL);
     if (rc != NUC_OK)
         return rc;
     if (temperature <= 0.0f) {

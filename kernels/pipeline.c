@@ -376,7 +376,7 @@ static float logit_at(const nuc_kernels *kt, row_in in, size_t i)
     return v;
 }
 
-/* The max and min of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and
+/* The max and (unless min is NULL) the min of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and
  * *at receives the start of the first piece that holds the max: the argmax is then searched in
  * that piece alone, not by a second scan of half the row on average. */
 static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float *max,
@@ -387,7 +387,7 @@ static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float
     for (size_t start = 0, len; start < n; start += len) {
         len = chunk_len(in, n, start, !pieces);
         float m, lo = -INFINITY; /* a piece of -inf only (NUC_EMASKED) has -inf as its min */
-        const int rc = kt->max(widen(kt, in, start, len), len, &m, &lo);
+        const int rc = kt->max(widen(kt, in, start, len), len, &m, min ? &lo : NULL);
         if (rc == NUC_ENONFINITE)
             return rc;
         lowest = lo < lowest ? lo : lowest;
@@ -399,7 +399,8 @@ static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float
     if (best == -INFINITY)
         return NUC_EMASKED;
     *max = best;
-    *min = lowest;
+    if (min)
+        *min = lowest;
     *at = best_at;
     return NUC_OK;
 }
@@ -475,9 +476,9 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
                       const nuc_params *p, row *out)
 {
     const int greedy = p->temperature <= 0.0f;
-    float m, lo_logit;
+    float m, lo_logit = -INFINITY;
     size_t at;
-    const int rc = row_max(kt, x, n, greedy, &m, &lo_logit, &at);
+    const int rc = row_max(kt, x, n, greedy, &m, greedy ? NULL : &lo_logit, &at);
     if (rc != NUC_OK)
         return rc;
     memset(out, 0, sizeof *out);
@@ -755,9 +756,9 @@ int nuc_argmax(const float *x, size_t n, int32_t *index)
         return NUC_EINVAL;
     const nuc_kernels *kt = nuc_active_kernels();
     const row_in in = {x, NUC_DTYPE_F32, NULL};
-    float m, lo;
+    float m;
     size_t at;
-    const int rc = row_max(kt, in, n, 1, &m, &lo, &at);
+    const int rc = row_max(kt, in, n, 1, &m, NULL, &at);
     if (rc == NUC_OK)
         *index = (int32_t)argmax_in_piece(kt, in, n, m, at);
     return rc;

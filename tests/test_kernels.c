@@ -286,6 +286,11 @@ static void check_max1(const set *s, const float *x, size_t n, const char *what,
     else if (lr != lg || (rr == NUC_OK) != (lg != 12345.0f))
         mismatch("%s min %s n=%zu off=%zu: %a, scalar %a", s->name, what, n, off, (double)lg,
                  (double)lr);
+    float mn = 12345.0f; /* without min: the same answer */
+    const int rn = s->k->max(x, n, &mn, NULL);
+    if (rn != rr || (rr == NUC_OK && mn != mr))
+        mismatch("%s max without min %s n=%zu: rc %d %a, scalar %d %a", s->name, what, n, rn,
+                 (double)mn, rr, (double)mr);
     float brute = INFINITY; /* the reference itself, against the plain definition */
     for (size_t i = 0; i < n; i++)
         brute = x[i] < brute ? x[i] : brute;

@@ -42,7 +42,8 @@ int nuc_max_neon(const float *x, size_t n, float *max, float *min)
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
-    *min = lo;
+    if (min)
+        *min = lo;
     return NUC_OK;
 }
 

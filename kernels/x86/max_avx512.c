@@ -9,7 +9,7 @@
  * NaN in v (and would lose it at the next step): the accumulators are checked after every step,
  * in registers, one unordered compare for two of them; the first NaN ends the pass (the answer
  * is NUC_ENONFINITE whatever follows). A +inf survives the max, so it is found in the result. */
-int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
+NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const int with_min)
 {
     const __m512 ninf = _mm512_set1_ps(-INFINITY), pinf = _mm512_set1_ps(INFINITY);
     __m512 a = ninf, b = ninf, c = ninf, d = ninf, lo = pinf, lo2 = pinf;
@@ -21,8 +21,10 @@ int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
         b = _mm512_max_ps(b, vb);
         c = _mm512_max_ps(c, vc);
         d = _mm512_max_ps(d, vd);
-        lo = _mm512_min_ps(lo, _mm512_min_ps(va, vb));
-        lo2 = _mm512_min_ps(lo2, _mm512_min_ps(vc, vd));
+        if (with_min) {
+            lo = _mm512_min_ps(lo, _mm512_min_ps(va, vb));
+            lo2 = _mm512_min_ps(lo2, _mm512_min_ps(vc, vd));
+        }
         if (!_kortestz_mask16_u8(_mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q),
                                  _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q)))
             return NUC_ENONFINITE;
@@ -31,7 +33,8 @@ int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
         const __mmask16 live = nuc_head_mask16(n - i < 16 ? n - i : 16);
         const __m512 v = _mm512_mask_loadu_ps(ninf, live, x + i);
         a = _mm512_max_ps(a, v);
-        lo = _mm512_mask_min_ps(lo, live, lo, v);
+        if (with_min)
+            lo = _mm512_mask_min_ps(lo, live, lo, v);
         if (_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q))
             return NUC_ENONFINITE;
     }
@@ -41,8 +44,14 @@ int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
-    *min = _mm512_reduce_min_ps(_mm512_min_ps(lo, lo2));
+    if (with_min)
+        *min = _mm512_reduce_min_ps(_mm512_min_ps(lo, lo2));
     return NUC_OK;
+}
+
+int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
+{
+    return min ? max_pass(x, n, max, min, 1) : max_pass(x, n, max, NULL, 0);
 }
 
 /* The position of the (j+1)-th set bit of k, which has more than j. */
