@@ -54,7 +54,7 @@ typedef enum {
     ST_K_MAX,
     ST_K_FIND_NTH,
     ST_K_EXP_SUM,       /* lo = 0: the plain exp pass */
-    ST_K_EXP_SUM_LIST,  /* lo = 2^-12, cap 4096: the pipeline's candidate list */
+    ST_K_EXP_SUM_LIST,  /* lo = 2^-12, cap 8192: the pipeline's candidate list */
     ST_K_KEPT_SUM,
     ST_K_SCALE_KEPT,
     ST_K_BRACKET,       /* the band between the 512th and the 256th weight, mass above */
@@ -240,7 +240,7 @@ static void body_kernel(nb_state *st, void *arg) {
         break;
     case ST_K_EXP_SUM_LIST:
         while (nb_keep_running(st)) {
-            acc += kt->exp_sum(x, n, m, inv_t, wbuf, bsum, 0x1p-12f, 4096, cand, &ncand);
+            acc += kt->exp_sum(x, n, m, inv_t, wbuf, bsum, 0x1p-12f, 8192, cand, &ncand);
             nb_clobber_memory();
         }
         nb_set_counter(st, "cand", (double)ncand, NB_COUNTER_DEFAULT);

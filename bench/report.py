@@ -240,7 +240,7 @@ def main():
             out.append("")
     out.append("Stages: `k.*` are kernel-table entries called directly (nuc_kernels_for); "
                "`nuc_*` are the public calls under nuc_isa_force. exp_sum+list also lists "
-               "the tokens with w >= 2^-12 (at most 4096), as the pipeline does; kept_sum / "
+               "the tokens with w >= 2^-12 (at most 8192), as the pipeline does; kept_sum / "
                "scale_kept use the 256th largest weight as threshold; bracket lists the band "
                "between the 512th and the 256th weight and sums the mass above it.")
     out.append("")

@@ -130,6 +130,9 @@ static size_t sample_hist(const float *w, size_t n, float below, float *smp, nuc
     return m;
 }
 
+/* A sampled weight this many samples share marks a tie group of the row (sample_band). */
+#define TIE_SAMPLES 8
+
 /* The bucket (from the top) in which the sample's running count first reaches q; -1 if never. */
 static int bucket_at_rank(const nuc_hist *h, size_t q)
 {
@@ -171,21 +174,25 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
  * top, first exceeds reach: that rank plus and minus three standard deviations of a sampled
  * quantile (at most 1.5 sqrt(m)). The edges are sampled values, not bucket edges: a tie group
  * the cut falls in is then bracketed by its own value, and the cut inside it is found in closed
- * form. hi is top where the band reaches past the largest sampled value. */
+ * form. hi is top where the band reaches past the largest sampled value. *tie receives the
+ * weight the crossing bucket holds if TIE_SAMPLES or more samples share it alone, else 0. */
 static void sample_band(const float *smp, size_t m, const nuc_hist *h, double reach, float top,
-                        float *lo, float *hi)
+                        float *lo, float *hi, float *tie)
 {
     size_t rank = 0;
     double run = 0.0;
+    int d_at = -1; /* the bucket the sample's mass crosses reach in */
     for (int d = 255; d >= 0 && run <= reach; d--) {
         run += h->mass[d];
         rank += h->count[d];
+        d_at = d;
     }
     const size_t delta = (size_t)(1.5 * sqrt((double)m)) + 8;
     const int d_hi = rank > delta ? bucket_at_rank(h, rank - delta) : -1;
     const int d_lo = bucket_at_rank(h, rank + delta);
     *hi = d_hi < 0 ? top : 0.0f;
     *lo = 1.0f;
+    float at_lo = 1.0f, at_hi = 0.0f;
     for (size_t j = 0; j < m; j++) {
         const float v = smp[j];
         const int d = (int)((nuc_f32_bits(v) - h->base) >> h->shift);
@@ -193,7 +200,12 @@ static void sample_band(const float *smp, size_t m, const nuc_hist *h, double re
             *hi = v;
         if ((d == d_lo || d_lo < 0) && v < *lo)
             *lo = v;
+        if (d == d_at) {
+            at_lo = v < at_lo ? v : at_lo;
+            at_hi = v > at_hi ? v : at_hi;
+        }
     }
+    *tie = d_at >= 0 && at_lo == at_hi && h->count[d_at] >= TIE_SAMPLES ? at_lo : 0.0f;
 }
 
 /* A bracket this long, whose weights span at most a factor BAND_SPAN (so that a sample weighs
@@ -228,8 +240,9 @@ static int narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, do
     nuc_hist h;
     nuc_hist_range(&h, br->lo, br->hi);
     nuc_hist_fill(&h, smp, m);
+    float tie;
     sample_band(smp, m, &h, (target - br->above) * (double)m / (double)br->len, br->hi, &out->lo,
-                &out->hi);
+                &out->hi, &tie);
     out->above = br->above + kt->bracket(br->vals, br->len, out->lo, out->hi, s->bsum, NULL,
                                          s->vals_out, &out->len);
     out->vals = s->vals_out;
@@ -271,6 +284,27 @@ static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, const band *br,
     return 1;
 }
 
+/* The cut inside the tie group of weight v, if it lies there: one counting pass adds the mass
+ * above the group, the j-th token of the group is then the one whose prefix (that mass plus
+ * j * v) last fits the target, and kt->find_nth finds it (n if the group is shorter: the cut
+ * lies below it). No listing, where a band around the group would list it whole. */
+static int tie_group_cut(nuc_sampler *s, const nuc_kernels *kt, size_t n, float v,
+                         double target, nuc_cut *cut)
+{
+    size_t count;
+    const double above = kt->kept_sum(s->w, n, v, 0, s->bsum, &count);
+    if (above > target)
+        return 0;
+    const double j = floor((target - above) / v);
+    if (!(j < (double)n))
+        return 0;
+    const size_t i = kt->find_nth(s->w, n, v, (size_t)j);
+    if (i >= n)
+        return 0;
+    *cut = (nuc_cut){1, (uint32_t)i, v, (size_t)j, above + (j + 1.0) * v};
+    return 1;
+}
+
 /* The weights in [lo, hi], side by side into s->vals, with nothing above them. */
 static band weights_in(nuc_sampler *s, const nuc_kernels *kt, size_t n, float lo, float hi)
 {
@@ -300,11 +334,20 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
     const double share = total > head_mass ? (target - head_mass) / (total - head_mass) : 0.0;
     band br = {0.0f, 0.0f, 0.0, s->vals, 0};
     const float top = fminf(1.0f, nextafterf(head_floor, 0.0f));
-    sample_band(s->vals, m, &h, share * smass, top, &br.lo, &br.hi);
+    float tie;
+    sample_band(s->vals, m, &h, share * smass, top, &br.lo, &br.hi, &tie);
+    /* A heavily tied row: try the tie group the sample crosses in, then the band's edge groups
+     * on either side, before listing a band that would hold whole groups. */
+    nuc_cut cut;
+    if (tie > 0.0f && (tie_group_cut(s, kt, n, tie, target, &cut) ||
+                       (br.hi > tie && tie_group_cut(s, kt, n, br.hi, target, &cut)) ||
+                       (br.lo < tie && tie_group_cut(s, kt, n, br.lo, target, &cut)))) {
+        *mass = cut.mass;
+        return keep_through(w, cut.index);
+    }
     br.above = kt->bracket(w, n, br.lo, br.hi, s->bsum, NULL, s->vals, &br.len);
     if (br.above > target) /* heavy tokens the sample missed carry the cut above the band */
         br = weights_in(s, kt, n, nextafterf(br.hi, 2.0f), 1.0f);
-    nuc_cut cut;
     if (!(br.len >= BAND_MIN && br.lo < br.hi && two_weight_cut(s, kt, &br, target, &cut))) {
         band nb;
         cut.found = 0;
