@@ -65,14 +65,6 @@ int nuc_max_avx2(const float *x, size_t n, float *max, float *min)
     return min ? max_pass(x, n, max, min, 1) : max_pass(x, n, max, NULL, 0);
 }
 
-/* The position of the (j+1)-th set bit of k, which has more than j. */
-NUC_INLINE size_t nth_bit(uint32_t k, size_t j)
-{
-    for (; j > 0; j--)
-        k &= k - 1;
-    return (size_t)__builtin_ctz(k);
-}
-
 size_t nuc_find_nth_avx2(const float *x, size_t n, float v, size_t j)
 {
     const __m256 vv = _mm256_set1_ps(v);
@@ -89,7 +81,7 @@ size_t nuc_find_nth_avx2(const float *x, size_t n, float v, size_t j)
                                (uint32_t)_mm256_movemask_ps(ed) << 24;
             const size_t c = (size_t)__builtin_popcount(k);
             if (c > j)
-                return i + nth_bit(k, j);
+                return i + nuc_nth_bit(k, j);
             j -= c;
         }
     }
@@ -100,7 +92,7 @@ size_t nuc_find_nth_avx2(const float *x, size_t n, float v, size_t j)
         const uint32_t k = (uint32_t)_mm256_movemask_ps(e);
         const size_t c = (size_t)__builtin_popcount(k);
         if (c > j)
-            return i + nth_bit(k, j);
+            return i + nuc_nth_bit(k, j);
         j -= c;
     }
     return n;

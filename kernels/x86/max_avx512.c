@@ -54,14 +54,6 @@ int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
     return min ? max_pass(x, n, max, min, 1) : max_pass(x, n, max, NULL, 0);
 }
 
-/* The position of the (j+1)-th set bit of k, which has more than j. */
-NUC_INLINE size_t nth_bit(uint64_t k, size_t j)
-{
-    for (; j > 0; j--)
-        k &= k - 1;
-    return (size_t)__builtin_ctzll(k);
-}
-
 size_t nuc_find_nth_avx512(const float *x, size_t n, float v, size_t j)
 {
     const __m512 vv = _mm512_set1_ps(v);
@@ -76,7 +68,7 @@ size_t nuc_find_nth_avx512(const float *x, size_t n, float v, size_t j)
                                (uint64_t)kd << 48;
             const size_t c = (size_t)__builtin_popcountll(k);
             if (c > j)
-                return i + nth_bit(k, j);
+                return i + nuc_nth_bit(k, j);
             j -= c;
         }
     }
@@ -86,7 +78,7 @@ size_t nuc_find_nth_avx512(const float *x, size_t n, float v, size_t j)
                                                     _CMP_EQ_OQ);
         const size_t c = (size_t)__builtin_popcount(k);
         if (c > j)
-            return i + nth_bit(k, j);
+            return i + nuc_nth_bit(k, j);
         j -= c;
     }
     return n;

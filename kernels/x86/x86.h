@@ -46,6 +46,14 @@ static inline size_t nuc_tie_split(size_t i, size_t end, size_t tie_end, size_t 
     return i + (tie_end - i) / g * g;
 }
 
+/* The position of the (j+1)-th set bit of a lane mask k that has more than j (find_nth). */
+static inline size_t nuc_nth_bit(uint64_t k, size_t j)
+{
+    for (; j > 0; j--)
+        k &= k - 1;
+    return (size_t)__builtin_ctzll(k);
+}
+
 /* Where a group of lanes lies against tie_end. */
 typedef enum { NUC_TIE_BELOW, NUC_TIE_ABOVE, NUC_TIE_STRADDLE } nuc_tie_region;
 #endif
