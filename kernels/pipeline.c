@@ -574,7 +574,15 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     if (use_k) {
         const size_t kk = (size_t)p->top_k;
         if (!have_list || len < kk) {
-            len = top_k_candidates(s, kt, n, kk, &list_floor);
+            /* A list too long for the exp pass is often a tie at the max (weight 1): if kk
+             * tokens share it, the first kk of them are the top k, found by index alone. */
+            const size_t last = kt->find_nth(w, n, 1.0f, kk - 1);
+            if (last < n) {
+                kt->bracket(w, last + 1, 1.0f, 1.0f, NULL, s->cand, s->vals, &len);
+                list_floor = 1.0f;
+            } else {
+                len = top_k_candidates(s, kt, n, kk, &list_floor);
+            }
             have_list = 1;
         }
         if (len >= kk) { /* else top-k keeps every positive token: nothing to cut */

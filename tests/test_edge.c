@@ -823,6 +823,52 @@ START_TEST(all_equal_long_rows)
 }
 END_TEST
 
+/* A long row whose max is shared by `tied` tokens spread over it (more than the exp pass lists),
+ * the rest below: top-k keeps the first k of them by index while k <= tied (the index order of
+ * ties), and reaches below the max once k > tied. */
+START_TEST(top_k_inside_a_tie_at_the_max)
+{
+    ut_fails f = {0};
+    const size_t n = big_n(), tied = 10000;
+    const size_t ks[] = {1, 40, tied - 1, tied, tied + 1, tied + 2000};
+    float *x = row_buf(n);
+    uint64_t r = 7;
+    UT_FOR_EACH_ISA(isa)
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        const size_t k = ks[ki];
+        for (size_t i = 0; i < n; i++) {
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            x[i] = (float)((r >> 40) % 1000) * 1e-3f; /* below 1, many ties of their own */
+        }
+        for (size_t t = 0; t < tied; t++) /* 3 is prime to n: every t its own token */
+            x[(t * 3 + 13) % n] = 2.0f;
+        const nuc_params params = P(1, (int)k, 1, 0), *p = &params;
+        ctx c = {&f, isa, "top-k in a tie at the max", 1};
+        check_row(&c, x, n, p, NUC_OK);
+        const float *q = sc()->q;
+        size_t kept = 0, first_out = n;
+        for (size_t i = 0; i < n; i++) {
+            if (x[i] == 2.0f) {
+                if (q[i] > 0.0f)
+                    kept++;
+                else if (first_out == n)
+                    first_out = i;
+            }
+        }
+        const size_t want = k < tied ? k : tied;
+        if (kept != want)
+            FAIL(&c, "k %zu: %zu of the tied max kept, want %zu", k, kept, want);
+        for (size_t i = first_out; i < n && k < tied; i++)
+            if (x[i] == 2.0f && q[i] > 0.0f) {
+                FAIL(&c, "k %zu: tied token %zu kept after the excluded %zu", k, i, first_out);
+                break;
+            }
+    }
+    free(x);
+    UT_ASSERT_NO_FAILS(&f);
+}
+END_TEST
+
 /* NaN, +inf and -inf at the first, middle and last position of every length 1..70, from
  * unaligned starts, over finite and over all -inf backgrounds. */
 START_TEST(nonfinite_positions)
@@ -1018,6 +1064,7 @@ int main(void)
         {"exact_parameter_bounds", exact_parameter_bounds},
         {"subnormals_and_signed_zeros", subnormals_and_signed_zeros},
         {"all_equal_long_rows", all_equal_long_rows},
+        {"top_k_inside_a_tie_at_the_max", top_k_inside_a_tie_at_the_max},
         {"nonfinite_positions", nonfinite_positions},
         {"all_masked_and_last_only", all_masked_and_last_only},
         {"parameter_domains", parameter_domains},
