@@ -196,8 +196,8 @@ static void body_kernel(nb_state *st, void *arg) {
         nb_skip(st, "kernel set not available");
         return;
     }
-    float m, lo;
-    if (kt->max(x, n, &m, &lo) != NUC_OK) {
+    float m;
+    if (kt->max(x, n, &m) != NUC_OK) {
         nb_skip(st, "row has no maximum");
         return;
     }
@@ -222,7 +222,7 @@ static void body_kernel(nb_state *st, void *arg) {
     switch (a->stage) {
     case ST_K_MAX:
         while (nb_keep_running(st)) {
-            acc_n += (size_t)kt->max(x, n, &fm, NULL);
+            acc_n += (size_t)kt->max(x, n, &fm);
             nb_do_not_optimize(&fm);
         }
         break;

@@ -94,7 +94,7 @@ int nuc_softmax(const float *x, size_t n, float temperature, float *probs)
         return NUC_EINVAL;
     const nuc_kernels *kt = nuc_active_kernels();
     float m;
-    rc = kt->max(x, n, &m, NULL);
+    rc = kt->max(x, n, &m);
     if (rc != NUC_OK)
         return rc;
     if (temperature <= 0.0f) {

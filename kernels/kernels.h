@@ -20,11 +20,9 @@
 #define NUC_EXP_CUTOFF (-87.0f)
 
 typedef struct nuc_kernels {
-    /* Max of x[0..n-1] into *max and, unless min is NULL (a greedy pass, which needs only the
-     * max, costs no more than a max pass), the min into *min (-inf if any element is). Returns
-     * 0, NUC_ENONFINITE (a NaN or +inf) or NUC_EMASKED (every element -inf); only 0 writes
-     * them. The max or min of {-0, +0} may be either zero. */
-    int (*max)(const float *x, size_t n, float *max, float *min);
+    /* Max of x[0..n-1] into *max. Returns 0, NUC_ENONFINITE (a NaN or +inf) or NUC_EMASKED
+     * (every element -inf). The max of {-0, +0} may be either zero. */
+    int (*max)(const float *x, size_t n, float *max);
 
     /* The index of the element equal to v that has j others equal to v before it (j = 0: the
      * first); n if there are no more than j. */

@@ -419,21 +419,20 @@ static float logit_at(const nuc_kernels *kt, row_in in, size_t i)
     return v;
 }
 
-/* The max and (unless min is NULL) the min of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and
+/* The max of the row. When `pieces`, float rows too are read NUC_CHUNK at a time, and
  * *at receives the start of the first piece that holds the max: the argmax is then searched in
  * that piece alone, not by a second scan of half the row on average. */
 static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float *max,
-                   float *min, size_t *at)
+                   size_t *at)
 {
-    float best = -INFINITY, lowest = INFINITY;
+    float best = -INFINITY;
     size_t best_at = 0;
     for (size_t start = 0, len; start < n; start += len) {
         len = chunk_len(in, n, start, !pieces);
-        float m, lo = -INFINITY; /* a piece of -inf only (NUC_EMASKED) has -inf as its min */
-        const int rc = kt->max(widen(kt, in, start, len), len, &m, min ? &lo : NULL);
+        float m;
+        const int rc = kt->max(widen(kt, in, start, len), len, &m);
         if (rc == NUC_ENONFINITE)
             return rc;
-        lowest = lo < lowest ? lo : lowest;
         if (rc == NUC_OK && (m > best || best == -INFINITY)) {
             best = m;
             best_at = start;
@@ -442,10 +441,22 @@ static int row_max(const nuc_kernels *kt, row_in in, size_t n, int pieces, float
     if (best == -INFINITY)
         return NUC_EMASKED;
     *max = best;
-    if (min)
-        *min = lowest;
     *at = best_at;
     return NUC_OK;
+}
+
+/* Whether every logit equals the max m. Three probes rule it out at once for nearly every row;
+ * only where they all hold does a counting pass settle it (the n-th copy of m exists). */
+static int all_equal(const nuc_kernels *kt, row_in in, size_t n, float m)
+{
+    if (logit_at(kt, in, 0) != m || logit_at(kt, in, n / 2) != m || logit_at(kt, in, n - 1) != m)
+        return 0;
+    for (size_t start = 0, len; start < n; start += len) {
+        len = chunk_len(in, n, start, 1);
+        if (kt->find_nth(widen(kt, in, start, len), len, m, len - 1) == len)
+            return 0;
+    }
+    return 1;
 }
 
 static size_t argmax_in_piece(const nuc_kernels *kt, row_in in, size_t n, float m, size_t at)
@@ -519,9 +530,9 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
                       const nuc_params *p, row *out)
 {
     const int greedy = p->temperature <= 0.0f;
-    float m, lo_logit = -INFINITY;
+    float m;
     size_t at;
-    const int rc = row_max(kt, x, n, greedy, &m, greedy ? NULL : &lo_logit, &at);
+    const int rc = row_max(kt, x, n, greedy, &m, &at);
     if (rc != NUC_OK)
         return rc;
     memset(out, 0, sizeof *out);
@@ -537,7 +548,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     const int use_k = p->top_k > 0 && (size_t)p->top_k < n;
     const int use_p = p->top_p < 1.0f;
     const int use_min = p->min_p > 0.0f;
-    if (lo_logit == m) { /* every weight is exp(0) = 1: the cuts are counts, no pass needed */
+    if (all_equal(kt, x, n, m)) { /* every weight is exp(0) = 1: the cuts are counts */
         const size_t kk = use_k ? (size_t)p->top_k : n;
         /* top-p keeps the tokens whose exclusive prefix mass j is <= top_p * kk (radix.c's
          * closed form for ties); min-p keeps every weight-1 token. */
@@ -629,10 +640,11 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     }
 
     out->keep = c;
-    /* A short list that holds the whole kept set gives its block sums token by token; past
-     * LIST_SUMS_MAX tokens one kept_sum pass (the same sums) is cheaper. */
-    if (have_list && c.thr >= list_floor && len <= LIST_SUMS_MAX) {
+    /* A list that holds the whole kept set gives its block sums token by token while they are
+     * few; past LIST_SUMS_MAX kept tokens one kept_sum pass (the same sums) is cheaper. */
+    if (have_list && c.thr >= list_floor)
         len = compact(w, s->cand, len, c, len);
+    if (have_list && c.thr >= list_floor && len <= LIST_SUMS_MAX) {
         out->list = s->cand;
         out->len = len;
         out->mass = list_block_sums(w, s->cand, len, s->bsum);
@@ -809,7 +821,7 @@ int nuc_argmax(const float *x, size_t n, int32_t *index)
     const row_in in = {x, NUC_DTYPE_F32, NULL};
     float m;
     size_t at;
-    const int rc = row_max(kt, in, n, 1, &m, NULL, &at);
+    const int rc = row_max(kt, in, n, 1, &m, &at);
     if (rc == NUC_OK)
         *index = (int32_t)argmax_in_piece(kt, in, n, m, at);
     return rc;

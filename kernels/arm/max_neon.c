@@ -7,11 +7,10 @@
 #include "arm/neon.h"
 #include "arm/neon_intrin.h"
 
-int nuc_max_neon(const float *x, size_t n, float *max, float *min)
+int nuc_max_neon(const float *x, size_t n, float *max)
 {
     const float32x4_t big = vdupq_n_f32(FLT_MAX);
     float32x4_t m0 = vdupq_n_f32(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
-    float32x4_t l0 = vdupq_n_f32(INFINITY), l1 = l0;
     uint32x4_t ok = vdupq_n_u32(UINT32_MAX); /* lanes that saw neither NaN nor +inf */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -21,8 +20,6 @@ int nuc_max_neon(const float *x, size_t n, float *max, float *min)
         m1 = vmaxq_f32(m1, v1);
         m2 = vmaxq_f32(m2, v2);
         m3 = vmaxq_f32(m3, v3);
-        l0 = vminq_f32(l0, vminq_f32(v0, v1));
-        l1 = vminq_f32(l1, vminq_f32(v2, v3));
         /* v <= FLT_MAX is false exactly for NaN and +inf. */
         const uint32x4_t f01 = vandq_u32(vcleq_f32(v0, big), vcleq_f32(v1, big));
         const uint32x4_t f23 = vandq_u32(vcleq_f32(v2, big), vcleq_f32(v3, big));
@@ -30,20 +27,16 @@ int nuc_max_neon(const float *x, size_t n, float *max, float *min)
     }
     int bad = vminvq_u32(ok) == 0;
     float m = vmaxvq_f32(vmaxq_f32(vmaxq_f32(m0, m1), vmaxq_f32(m2, m3)));
-    float lo = vminvq_f32(vminq_f32(l0, l1));
     for (; i < n; i++) {
         const float v = x[i];
         bad |= !(v <= FLT_MAX);
         m = v > m ? v : m;
-        lo = v < lo ? v : lo;
     }
     if (bad)
         return NUC_ENONFINITE;
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
-    if (min)
-        *min = lo;
     return NUC_OK;
 }
 

@@ -3,7 +3,7 @@
 #ifndef NUC_NEON_H
 #define NUC_NEON_H
 #include "kernels.h"
-int nuc_max_neon(const float *x, size_t n, float *max, float *min);
+int nuc_max_neon(const float *x, size_t n, float *max);
 size_t nuc_find_nth_neon(const float *x, size_t n, float v, size_t j);
 double nuc_exp_sum_neon(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                         float lo, size_t cap, uint32_t *cand, size_t *ncand);

@@ -5,23 +5,20 @@
 #include "kernels.h"
 #include "scalar/scalar.h"
 
-int nuc_max_scalar(const float *x, size_t n, float *max, float *min)
+int nuc_max_scalar(const float *x, size_t n, float *max)
 {
-    float m = -INFINITY, lo = INFINITY;
+    float m = -INFINITY;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         const float v = x[i];
         bad |= (v != v) | (v > FLT_MAX); /* NaN or +inf */
         m = v > m ? v : m;
-        lo = v < lo ? v : lo;
     }
     if (bad)
         return NUC_ENONFINITE;
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
-    if (min)
-        *min = lo;
     return NUC_OK;
 }
 

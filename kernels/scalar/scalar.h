@@ -2,7 +2,7 @@
 #ifndef NUC_SCALAR_H
 #define NUC_SCALAR_H
 #include "kernels.h"
-int nuc_max_scalar(const float *x, size_t n, float *max, float *min);
+int nuc_max_scalar(const float *x, size_t n, float *max);
 size_t nuc_find_nth_scalar(const float *x, size_t n, float v, size_t j);
 double nuc_exp_sum_scalar(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                           float lo, size_t cap, uint32_t *cand, size_t *ncand);

@@ -9,10 +9,10 @@
  * NaN in v (and would lose it at the next step): the accumulators are checked after every step,
  * in registers, one unordered compare for two of them; the first NaN ends the pass (the answer
  * is NUC_ENONFINITE whatever follows). A +inf survives the max, so it is found in the result. */
-NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const int with_min)
+int nuc_max_avx2(const float *x, size_t n, float *max)
 {
-    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
-    __m256 a = ninf, b = ninf, c = ninf, d = ninf, lo = pinf, lo2 = pinf;
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    __m256 a = ninf, b = ninf, c = ninf, d = ninf;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         const __m256 va = _mm256_loadu_ps(x + i), vb = _mm256_loadu_ps(x + i + 8);
@@ -21,10 +21,6 @@ NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const 
         b = _mm256_max_ps(b, vb);
         c = _mm256_max_ps(c, vc);
         d = _mm256_max_ps(d, vd);
-        if (with_min) {
-            lo = _mm256_min_ps(lo, _mm256_min_ps(va, vb));
-            lo2 = _mm256_min_ps(lo2, _mm256_min_ps(vc, vd));
-        }
         const __m256 nan = _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q),
                                         _mm256_cmp_ps(c, d, _CMP_UNORD_Q));
         if (!_mm256_testz_ps(nan, nan))
@@ -35,8 +31,6 @@ NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const 
         const __m256 v = _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + i, live),
                                           _mm256_castsi256_ps(live));
         a = _mm256_max_ps(a, v);
-        if (with_min)
-            lo = _mm256_min_ps(lo, _mm256_blendv_ps(pinf, v, _mm256_castsi256_ps(live)));
         if (_mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)))
             return NUC_ENONFINITE;
     }
@@ -50,19 +44,7 @@ NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const 
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
-    if (with_min) {
-        lo = _mm256_min_ps(lo, lo2);
-        h = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
-        h = _mm_min_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_min_ss(h, _mm_shuffle_ps(h, h, 1));
-        *min = _mm_cvtss_f32(h);
-    }
     return NUC_OK;
-}
-
-int nuc_max_avx2(const float *x, size_t n, float *max, float *min)
-{
-    return min ? max_pass(x, n, max, min, 1) : max_pass(x, n, max, NULL, 0);
 }
 
 size_t nuc_find_nth_avx2(const float *x, size_t n, float v, size_t j)

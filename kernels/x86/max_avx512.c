@@ -9,10 +9,10 @@
  * NaN in v (and would lose it at the next step): the accumulators are checked after every step,
  * in registers, one unordered compare for two of them; the first NaN ends the pass (the answer
  * is NUC_ENONFINITE whatever follows). A +inf survives the max, so it is found in the result. */
-NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const int with_min)
+int nuc_max_avx512(const float *x, size_t n, float *max)
 {
-    const __m512 ninf = _mm512_set1_ps(-INFINITY), pinf = _mm512_set1_ps(INFINITY);
-    __m512 a = ninf, b = ninf, c = ninf, d = ninf, lo = pinf, lo2 = pinf;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 a = ninf, b = ninf, c = ninf, d = ninf;
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
         const __m512 va = _mm512_loadu_ps(x + i), vb = _mm512_loadu_ps(x + i + 16);
@@ -21,10 +21,6 @@ NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const 
         b = _mm512_max_ps(b, vb);
         c = _mm512_max_ps(c, vc);
         d = _mm512_max_ps(d, vd);
-        if (with_min) {
-            lo = _mm512_min_ps(lo, _mm512_min_ps(va, vb));
-            lo2 = _mm512_min_ps(lo2, _mm512_min_ps(vc, vd));
-        }
         if (!_kortestz_mask16_u8(_mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q),
                                  _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q)))
             return NUC_ENONFINITE;
@@ -33,8 +29,6 @@ NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const 
         const __mmask16 live = nuc_head_mask16(n - i < 16 ? n - i : 16);
         const __m512 v = _mm512_mask_loadu_ps(ninf, live, x + i);
         a = _mm512_max_ps(a, v);
-        if (with_min)
-            lo = _mm512_mask_min_ps(lo, live, lo, v);
         if (_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q))
             return NUC_ENONFINITE;
     }
@@ -44,14 +38,7 @@ NUC_INLINE int max_pass(const float *x, size_t n, float *max, float *min, const 
     if (m == -INFINITY)
         return NUC_EMASKED;
     *max = m;
-    if (with_min)
-        *min = _mm512_reduce_min_ps(_mm512_min_ps(lo, lo2));
     return NUC_OK;
-}
-
-int nuc_max_avx512(const float *x, size_t n, float *max, float *min)
-{
-    return min ? max_pass(x, n, max, min, 1) : max_pass(x, n, max, NULL, 0);
 }
 
 size_t nuc_find_nth_avx512(const float *x, size_t n, float v, size_t j)

@@ -6,7 +6,7 @@
 #define NUC_X86_H
 #include "kernels.h"
 
-int nuc_max_avx2(const float *x, size_t n, float *max, float *min);
+int nuc_max_avx2(const float *x, size_t n, float *max);
 size_t nuc_find_nth_avx2(const float *x, size_t n, float v, size_t j);
 double nuc_exp_sum_avx2(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                         float lo, size_t cap, uint32_t *cand, size_t *ncand);
@@ -19,7 +19,7 @@ double nuc_bracket_avx2(const float *w, size_t n, float lo, float hi, float *bsu
 void nuc_bf16_to_f32_avx2(const uint16_t *src, size_t n, float *dst);
 void nuc_f16_to_f32_avx2(const uint16_t *src, size_t n, float *dst);
 
-int nuc_max_avx512(const float *x, size_t n, float *max, float *min);
+int nuc_max_avx512(const float *x, size_t n, float *max);
 size_t nuc_find_nth_avx512(const float *x, size_t n, float v, size_t j);
 double nuc_exp_sum_avx512(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                           float lo, size_t cap, uint32_t *cand, size_t *ncand);
