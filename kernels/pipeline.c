@@ -174,8 +174,9 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
  * top, first exceeds reach: that rank plus and minus three standard deviations of a sampled
  * quantile (at most 1.5 sqrt(m)). The edges are sampled values, not bucket edges: a tie group
  * the cut falls in is then bracketed by its own value, and the cut inside it is found in closed
- * form. hi is top where the band reaches past the largest sampled value. *tie receives the
- * weight the crossing bucket holds if TIE_SAMPLES or more samples share it alone, else 0. */
+ * form. hi is top where the band reaches past the largest sampled value. *tie (unless NULL)
+ * receives the weight the crossing bucket holds if TIE_SAMPLES or more samples share it alone,
+ * else 0. */
 static void sample_band(const float *smp, size_t m, const nuc_hist *h, double reach, float top,
                         float *lo, float *hi, float *tie)
 {
@@ -205,7 +206,8 @@ static void sample_band(const float *smp, size_t m, const nuc_hist *h, double re
             at_hi = v > at_hi ? v : at_hi;
         }
     }
-    *tie = d_at >= 0 && at_lo == at_hi && h->count[d_at] >= TIE_SAMPLES ? at_lo : 0.0f;
+    if (tie)
+        *tie = d_at >= 0 && at_lo == at_hi && h->count[d_at] >= TIE_SAMPLES ? at_lo : 0.0f;
 }
 
 /* A bracket this long, whose weights span at most a factor BAND_SPAN (so that a sample weighs
@@ -240,48 +242,12 @@ static int narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, do
     nuc_hist h;
     nuc_hist_range(&h, br->lo, br->hi);
     nuc_hist_fill(&h, smp, m);
-    float tie;
     sample_band(smp, m, &h, (target - br->above) * (double)m / (double)br->len, br->hi, &out->lo,
-                &out->hi, &tie);
+                &out->hi, NULL);
     out->above = br->above + kt->bracket(br->vals, br->len, out->lo, out->hi, s->bsum, NULL,
                                          s->vals_out, &out->len);
     out->vals = s->vals_out;
     return out->above <= target;
-}
-
-/* The cut in a band that holds two weights only, lo < hi (two tie groups, which the band of a
- * heavily tied row often straddles): counted, not histogrammed. Two counting passes over the
- * weights tell whether nothing lies strictly between lo and hi; if so, the mass before the j-th
- * token of either group is known in closed form (above + j * v, exact in double). Returns 0 if
- * the band holds other weights too. */
-static int two_weight_cut(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target,
-                          nuc_cut *cut)
-{
-    size_t n_hi, n_above_lo;
-    kt->kept_sum(br->vals, br->len, br->hi, br->len, s->bsum, &n_hi); /* weights >= hi */
-    if (n_hi < 2)
-        return 0; /* hi is no tie group: a wide band of distinct weights */
-    kt->kept_sum(br->vals, br->len, br->lo, 0, s->bsum, &n_above_lo); /* weights > lo */
-    if (n_hi != n_above_lo)
-        return 0;
-    const double mass_hi = (double)n_hi * br->hi;
-    cut->found = 1;
-    if (br->above + mass_hi > target) {
-        const double j = fmin(floor((target - br->above) / br->hi), (double)(n_hi - 1));
-        cut->value = br->hi;
-        cut->tie = (size_t)j;
-        cut->mass = br->above + (j + 1.0) * br->hi;
-        return 1;
-    }
-    const double j = floor((target - br->above - mass_hi) / br->lo);
-    if (j >= (double)(br->len - n_hi)) {
-        cut->found = 0; /* the cut lies below the band */
-        return 1;
-    }
-    cut->value = br->lo;
-    cut->tie = (size_t)j;
-    cut->mass = br->above + mass_hi + (j + 1.0) * br->lo;
-    return 1;
 }
 
 /* The cut inside the tie group of weight v, if it lies there: one counting pass adds the mass
@@ -348,17 +314,15 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
     br.above = kt->bracket(w, n, br.lo, br.hi, s->bsum, NULL, s->vals, &br.len);
     if (br.above > target) /* heavy tokens the sample missed carry the cut above the band */
         br = weights_in(s, kt, n, nextafterf(br.hi, 2.0f), 1.0f);
-    if (!(br.len >= BAND_MIN && br.lo < br.hi && two_weight_cut(s, kt, &br, target, &cut))) {
-        band nb;
-        cut.found = 0;
-        if (br.len >= BAND_MIN && br.lo < br.hi && br.hi <= BAND_SPAN * br.lo &&
-            narrow_band(s, kt, &br, target, &nb))
-            cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0,
-                                target, nb.above);
-        if (!cut.found) /* no narrower band, or the cut lies below it */
-            cut = nuc_radix_cut(NULL, s->vals, br.len, br.lo, br.hi, NUC_CUT_MASS, 0, target,
-                                br.above);
-    }
+    band nb;
+    cut.found = 0;
+    if (br.len >= BAND_MIN && br.lo < br.hi && br.hi <= BAND_SPAN * br.lo &&
+        narrow_band(s, kt, &br, target, &nb))
+        cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0, target,
+                            nb.above);
+    if (!cut.found) /* no narrower band, or the cut lies below it */
+        cut = nuc_radix_cut(NULL, s->vals, br.len, br.lo, br.hi, NUC_CUT_MASS, 0, target,
+                            br.above);
     if (!cut.found) { /* the cut lies below the band: take the whole row */
         br = weights_in(s, kt, n, FLT_MIN, FLT_MAX);
         cut = nuc_radix_cut(NULL, s->vals, br.len, FLT_MIN, 1.0f, NUC_CUT_MASS, 0, target, 0.0);
@@ -642,9 +606,10 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     out->keep = c;
     /* A list that holds the whole kept set gives its block sums token by token while they are
      * few; past LIST_SUMS_MAX kept tokens one kept_sum pass (the same sums) is cheaper. */
-    if (have_list && c.thr >= list_floor)
+    const int list_holds_set = have_list && c.thr >= list_floor;
+    if (list_holds_set)
         len = compact(w, s->cand, len, c, len);
-    if (have_list && c.thr >= list_floor && len <= LIST_SUMS_MAX) {
+    if (list_holds_set && len <= LIST_SUMS_MAX) {
         out->list = s->cand;
         out->len = len;
         out->mass = list_block_sums(w, s->cand, len, s->bsum);

@@ -76,11 +76,6 @@ float nuc_hist_lower_edge(const nuc_hist *h, int d)
     return from_bits(h->base + ((uint32_t)d << h->shift));
 }
 
-float nuc_hist_upper_edge(const nuc_hist *h, int d)
-{
-    return from_bits(h->base + ((uint32_t)d << h->shift) + ((1u << h->shift) - 1));
-}
-
 nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {

@@ -36,5 +36,4 @@ void nuc_hist_range(nuc_hist *h, float lo, float hi);
 /* The histogram of the values v[0..len), each within the range. */
 void nuc_hist_fill(nuc_hist *h, const float *v, size_t len);
 float nuc_hist_lower_edge(const nuc_hist *h, int d);
-float nuc_hist_upper_edge(const nuc_hist *h, int d);
 #endif
