@@ -8,13 +8,6 @@
 #include "radix.h"
 #include "scalar/expw.h"
 
-static float from_bits(uint32_t b)
-{
-    float v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
 static void hist_span(nuc_hist *h, uint32_t base, uint32_t span /* >= 1 */)
 {
     int bits = 0;
@@ -73,13 +66,13 @@ void nuc_hist_fill(nuc_hist *h, const float *v, size_t len)
 
 float nuc_hist_lower_edge(const nuc_hist *h, int d)
 {
-    return from_bits(h->base + ((uint32_t)d << h->shift));
+    return nuc_f32_from_bits(h->base + ((uint32_t)d << h->shift));
 }
 
 nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {
-    nuc_cut cut = {0, 0, 0.0f, 0, 0.0};
+    nuc_cut cut = {0, 0, 0.0f, 0, 0.0, 0};
     if (len == 0)
         return cut;
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
@@ -149,5 +142,6 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
     cut.tie = last;
     cut.index = list ? list[last] : 0;
     cut.mass = above + (double)(last + 1) * v;
+    cut.rank = ranked_before + last;
     return cut;
 }

@@ -60,4 +60,11 @@ static inline uint32_t nuc_f32_bits(float v)
     memcpy(&b, &v, sizeof b);
     return b;
 }
+
+static inline float nuc_f32_from_bits(uint32_t b)
+{
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
 #endif
