@@ -106,8 +106,8 @@ static size_t select_range(nuc_sampler *s, const nuc_kernels *kt, size_t n, floa
     return len;
 }
 
-/* A cut over a copy of the list, whose weights list_vals has put in s->vals (the cut
- * overwrites what it is given). */
+/* A cut over a copy of the list, whose weights are in s->vals (put there by list_vals, or by
+ * the bracket pass that listed it); the cut overwrites what it is given. */
 static nuc_cut cut_copy(nuc_sampler *s, size_t len, float lo, nuc_cut_mode mode, size_t k,
                         double target)
 {
@@ -195,25 +195,21 @@ static void sample_band(const float *smp, size_t m, const nuc_hist *h, double re
     const size_t delta = (size_t)(1.5 * sqrt((double)m)) + 8;
     const int d_hi = rank > delta ? bucket_at_rank(h, rank - delta) : -1;
     const int d_lo = bucket_at_rank(h, rank + delta);
-    /* Bucket d holds [edge(d), edge(d + 1)), so the largest sample of a nonempty bucket is
-     * the largest below its upper edge, and its smallest the smallest at or above its lower
-     * edge: four running min/max, with no test on d (the buckets a sample falls in are random:
-     * branches on them mispredict, and selects on floats vectorise). */
-    const float hi_below = nuc_hist_lower_edge(h, d_hi + 1);
-    const float lo_from = d_lo < 0 ? 0.0f : nuc_hist_lower_edge(h, d_lo);
-    const float at_from = nuc_hist_lower_edge(h, d_at), at_below = nuc_hist_lower_edge(h, d_at + 1);
-    float band_hi = 0.0f, band_lo = 1.0f, at_lo = 1.0f, at_hi = 0.0f;
+    *hi = d_hi < 0 ? top : 0.0f;
+    *lo = 1.0f;
+    float at_lo = 1.0f, at_hi = 0.0f;
     for (size_t j = 0; j < m; j++) {
         const float v = smp[j];
-        const float below_hi = v < hi_below ? v : 0.0f, from_lo = v >= lo_from ? v : 1.0f;
-        const float below_at = v < at_below ? v : 0.0f, from_at = v >= at_from ? v : 1.0f;
-        band_hi = below_hi > band_hi ? below_hi : band_hi;
-        band_lo = from_lo < band_lo ? from_lo : band_lo;
-        at_hi = below_at > at_hi ? below_at : at_hi;
-        at_lo = from_at < at_lo ? from_at : at_lo;
+        const int d = (int)((nuc_f32_bits(v) - h->base) >> h->shift);
+        if (d == d_hi && v > *hi)
+            *hi = v;
+        if ((d == d_lo || d_lo < 0) && v < *lo)
+            *lo = v;
+        if (d == d_at) {
+            at_lo = v < at_lo ? v : at_lo;
+            at_hi = v > at_hi ? v : at_hi;
+        }
     }
-    *hi = d_hi < 0 ? top : band_hi;
-    *lo = band_lo;
     if (tie)
         *tie = d_at >= 0 && at_lo == at_hi && h->count[d_at] >= TIE_SAMPLES ? at_lo : 0.0f;
 }
@@ -557,7 +553,8 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
 
     if (use_k) {
         const size_t kk = (size_t)p->top_k;
-        if (!have_list || len < kk) {
+        const int exp_listed = have_list && len >= kk; /* the exp pass's list holds the top k */
+        if (!exp_listed) {
             /* A list too long for the exp pass is often a tie at the max (weight 1): if kk
              * tokens share it, the first kk of them are the top k, found by index alone. */
             const size_t last = kt->find_nth(w, n, 1.0f, kk - 1);
@@ -570,7 +567,8 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             have_list = 1;
         }
         if (len >= kk) { /* else top-k keeps every positive token: nothing to cut */
-            list_vals(s, len);
+            if (exp_listed) /* the bracket passes above list the weights with the tokens */
+                list_vals(s, len);
             const nuc_cut cut = cut_copy(s, len, list_floor, NUC_CUT_COUNT, kk, 0.0);
             c = keep_through(w, cut.index);
             len = compact(w, s->cand, len, c, kk);
@@ -600,7 +598,6 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
             have_list = 1;
             list_floor = FLT_MIN;
-            list_vals(s, len);
             const nuc_cut cut = cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
             c = cut.found ? keep_through(w, cut.index) : c;
         } else if (!have_list) {

@@ -12,7 +12,7 @@
 #define RANK_MARGIN 1e-6   /* relative difference of two probabilities */
 #define SAMPLE_MARGIN 1e-6 /* relative to M */
 
-static int row_error(const float *x, size_t n)
+int oracle_row_code(const float *x, size_t n)
 {
     int live = 0;
     for (size_t i = 0; i < n; i++) {
@@ -37,12 +37,11 @@ static int validate(const float *x, size_t n, const nuc_params *p, const void *o
 {
     if (x == NULL || p == NULL || out == NULL || n == 0 || n > (size_t)INT32_MAX)
         return NUC_EINVAL;
-    int rc = row_error(x, n);
+    int rc = oracle_row_code(x, n);
     return rc != NUC_OK ? rc : params_error(p);
 }
 
-/* The smallest index of the max; -0 == +0, so the earlier of the two wins. */
-static size_t first_max(const float *x, size_t n)
+size_t oracle_first_max(const float *x, size_t n)
 {
     size_t best = 0;
     for (size_t i = 1; i < n; i++)
@@ -88,7 +87,7 @@ static int row_init(row *r, const float *x, size_t n, const nuc_params *p)
 {
     memset(r, 0, sizeof *r);
     r->x = x;
-    r->m = x[first_max(x, n)];
+    r->m = x[oracle_first_max(x, n)];
     r->t = p->temperature;
     r->w = malloc(n * sizeof *r->w);
     r->order = malloc(n * sizeof *r->order);
@@ -195,7 +194,7 @@ int oracle_probs(const float *x, size_t n, const nuc_params *p, double *q, oracl
     for (size_t i = 0; i < n; i++)
         q[i] = 0.0;
     if (!(p->temperature > 0.0f)) {
-        q[first_max(x, n)] = 1.0;
+        q[oracle_first_max(x, n)] = 1.0;
         d.kept = 1;
         d.mass = 1.0;
         if (diag != NULL)
@@ -302,7 +301,7 @@ int oracle_kept_bounds(const float *x, size_t n, const nuc_params *p, unsigned c
         return NUC_EINVAL;
     if (!(p->temperature > 0.0f)) {
         memset(lo, 0, n);
-        lo[first_max(x, n)] = 1;
+        lo[oracle_first_max(x, n)] = 1;
         memcpy(hi, lo, n);
         return NUC_OK;
     }

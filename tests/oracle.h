@@ -16,6 +16,13 @@ typedef struct oracle_diag {
     int near_sample;    /* oracle_sample only: u*M within 1e-6*M of a prefix-sum boundary */
 } oracle_diag;
 
+/* The code a row alone earns (nuc_argmax's validation): NUC_ENONFINITE for a NaN or +inf,
+ * NUC_EMASKED when every logit is -inf, else NUC_OK. */
+int oracle_row_code(const float *x, size_t n);
+
+/* The smallest index of the max; -0 == +0, so the earlier of the two wins. */
+size_t oracle_first_max(const float *x, size_t n);
+
 /* q[0..n-1] = the filtered distribution in double. Returns NUC_OK or the error code the
  * library must return (validation). diag may be NULL. */
 int oracle_probs(const float *x, size_t n, const nuc_params *p, double *q, oracle_diag *diag);

@@ -37,15 +37,6 @@ static int all_equal(const float *v, size_t n, float value)
     return 1;
 }
 
-static size_t first_max(const float *x, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* ---- SPEC's worked examples ---------------------------------------------------------------- */
 
 /* p = [0 .1 .2 .3 .4] as logits ln p; token 0 is masked. */
@@ -424,7 +415,7 @@ static void check_stages(const float *x, size_t n, const char *row, const double
         const char *name = nuc_isa_name(isa);
         int32_t index = TOKEN_SENTINEL;
         ck_assert_int_eq(nuc_argmax(x, n, &index), NUC_OK);
-        ck_assert_msg(index == (int32_t)first_max(x, n), "[%s] argmax %s: %d", name, row,
+        ck_assert_msg(index == (int32_t)oracle_first_max(x, n), "[%s] argmax %s: %d", name, row,
                       (int)index);
         for (size_t j = 0; j < 3; j++) {
             ck_assert_int_eq(nuc_softmax(x, n, temps[j], pi), NUC_OK);

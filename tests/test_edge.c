@@ -111,27 +111,6 @@ static size_t first_touched(const float *q, size_t n)
 
 /* ---- what the contract says, computed here ---- */
 
-/* The code a row alone earns (nuc_argmax's validation). */
-static int row_code(const float *x, size_t n)
-{
-    int live = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(x[i]) || x[i] == INFINITY)
-            return NUC_ENONFINITE;
-        live |= x[i] != -INFINITY;
-    }
-    return live ? NUC_OK : NUC_EMASKED;
-}
-
-static size_t first_max(const float *x, size_t n)
-{
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return b;
-}
-
 /* A logit whose distance to the maximum overflows float counts as masked (README). */
 static int overflow_masked(float x, float m)
 {
@@ -144,7 +123,7 @@ static int overflow_masked(float x, float m)
  * negligible, where the oracle (real arithmetic) and the README's rule part ways. */
 static void ref_weights(const float *x, size_t n, double t, double *ref, int *oracle_ok)
 {
-    const float m = x[first_max(x, n)];
+    const float m = x[oracle_first_max(x, n)];
     for (size_t i = 0; i < n; i++) {
         if (x[i] == -INFINITY) {
             ref[i] = 0.0;
@@ -200,7 +179,7 @@ static void check_softmax(ctx *c, const float *x, size_t n, const nuc_params *p)
 {
     scratch *S = sc();
     const float t = p->temperature;
-    int want = row_code(x, n);
+    int want = oracle_row_code(x, n);
     const int tbad = isnan(t) || t == INFINITY;
     fill_sentinel(S->qs, n + GUARD);
     const int rc = nuc_softmax(x, n, t, S->qs);
@@ -231,7 +210,7 @@ static void check_softmax(ctx *c, const float *x, size_t n, const nuc_params *p)
     if (!(fabs(sum - 1.0) <= 1e-5))
         FAIL(c, "nuc_softmax sums to %.9g", sum);
     if (t <= 0.0f) {
-        const size_t b = first_max(x, n);
+        const size_t b = oracle_first_max(x, n);
         if (S->qs[b] != 1.0f)
             FAIL(c, "nuc_softmax greedy: probs[first max %zu] = %g", b, (double)S->qs[b]);
         return;
@@ -384,7 +363,7 @@ static void check_row(ctx *c, const float *x, size_t n, const nuc_params *p, int
             FAIL(c, "nuc_probs failed (%d) but wrote q[%zu]", rc, first_touched(S->q, n));
     } else {
         double sum = 0.0;
-        const float m = x[first_max(x, n)];
+        const float m = x[oracle_first_max(x, n)];
         for (size_t i = 0; i < n; i++) {
             if (!(S->q[i] >= 0.0f) || S->q[i] > 1.0f) {
                 FAIL(c, "q[%zu] = %g", i, (double)S->q[i]);
@@ -404,7 +383,7 @@ static void check_row(ctx *c, const float *x, size_t n, const nuc_params *p, int
     static const double us[] = {0.0, 1e-300, 0.25, 0.5, 0.75, 0.999999, 0x1.fffffffffffffp-1};
     const size_t nu = sizeof us / sizeof *us;
     int32_t toks[sizeof us / sizeof *us];
-    const size_t fm = row_code(x, n) == NUC_OK ? first_max(x, n) : 0;
+    const size_t fm = oracle_row_code(x, n) == NUC_OK ? oracle_first_max(x, n) : 0;
     const int greedy = !(p->temperature > 0.0f);
     for (size_t k = 0; k < nu; k++) {
         int32_t tok[2] = {tok_sentinel, tok_sentinel};
@@ -449,7 +428,7 @@ static void check_row(ctx *c, const float *x, size_t n, const nuc_params *p, int
     /* The stages. */
     {
         int32_t idx[2] = {tok_sentinel, tok_sentinel};
-        const int want_arg = row_code(x, n);
+        const int want_arg = oracle_row_code(x, n);
         rc = nuc_argmax(x, n, idx);
         check_unchanged(c, x, n, p, "nuc_argmax");
         if (rc != want_arg)
@@ -513,7 +492,7 @@ START_TEST(extreme_temperatures)
         for (size_t l = 0; l < nlens; l++) {
             const size_t n = lens[l];
             gen_logits(profiles[g], n, 1000 + g * 10 + l, x);
-            if (row_code(x, n) != NUC_OK)
+            if (oracle_row_code(x, n) != NUC_OK)
                 continue;
             for (size_t t = 0; t < sizeof temps / sizeof *temps; t++)
                 for (size_t k = t % kstep; k < N_COMMON; k += kstep) {
@@ -571,7 +550,7 @@ START_TEST(huge_span)
                                              -2.5f, 3.3e38f, -3.3e38f, 2e38f, -INFINITY};
                 x[i] = pick[(s >> 33) % (sizeof pick / sizeof *pick)];
             }
-            if (row_code(x, n) != NUC_OK)
+            if (oracle_row_code(x, n) != NUC_OK)
                 x[n / 2] = 1.0f;
             for (size_t t = 0; t < sizeof temps / sizeof *temps; t++) {
                 nuc_params p = P(temps[t], 0, 1.0f, 0.0f);
@@ -677,7 +656,7 @@ START_TEST(exact_parameter_bounds)
         for (size_t l = 0; l < nlens; l++) {
             const size_t n = lens[l];
             gen_logits(profiles[g], n, 77 + l, x);
-            if (row_code(x, n) != NUC_OK)
+            if (oracle_row_code(x, n) != NUC_OK)
                 continue;
             int32_t live = 0;
             for (size_t i = 0; i < n; i++)
@@ -902,7 +881,7 @@ START_TEST(nonfinite_positions)
                         }
                         x[where[w]] = specials[sp];
                         int want = codes[sp];
-                        if (want == NUC_OK && row_code(x, n) == NUC_EMASKED)
+                        if (want == NUC_OK && oracle_row_code(x, n) == NUC_EMASKED)
                             want = NUC_EMASKED;
                         for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) {
                             if ((quick() || off) && k > 1)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nucleus.h"
+#include "oracle.h"
 
 #define FZ_MAX_N 4096
 #define FZ_GUARD 16
@@ -264,18 +265,8 @@ static inline void fz_decode(fz_reader *r, fz_case *c, float *buf)
     fz_logits(r, shape >> 5, buf + c->offset, c->n);
 }
 
-/* ---- the contract ---- */
-static inline int fz_row_code(const float *x, size_t n)
-{
-    int live = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(x[i]) || x[i] == INFINITY)
-            return NUC_ENONFINITE;
-        live |= x[i] != -INFINITY;
-    }
-    return live ? NUC_OK : NUC_EMASKED;
-}
-
+/* ---- the contract (the row's own code and its first max: oracle_row_code and
+ * oracle_first_max of tests/oracle.h) ---- */
 static inline int fz_params_bad(const nuc_params *p)
 {
     return isnan(p->temperature) || p->temperature == INFINITY || p->top_k < 0 ||
@@ -291,15 +282,6 @@ static inline void fz_check_code(const char *call, int rc, int row_rc, int einva
     }
     fuzz_check((row_rc != NUC_OK && rc == row_rc) || (einval && rc == NUC_EINVAL),
                "%s returned %d; the faults are row %d, einval %d", call, rc, row_rc, einval);
-}
-
-static inline size_t fz_first_max(const float *x, size_t n)
-{
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return b;
 }
 
 /* Masked in the README's sense: -inf, or a distance to the max that overflows float. */
@@ -328,7 +310,7 @@ static inline int fz_untouched(const float *q, size_t n)
 static inline void fz_check_distribution(const char *call, const float *x, size_t n,
                                          const float *q, int greedy)
 {
-    const size_t fm = fz_first_max(x, n);
+    const size_t fm = oracle_first_max(x, n);
     const float m = x[fm];
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {

@@ -26,7 +26,7 @@ static int oracle_applies(const float *x, size_t n, float t)
     if (!(t > 0.0f))
         return 0;
     t = effective_t(t);
-    const float m = x[fz_first_max(x, n)];
+    const float m = x[oracle_first_max(x, n)];
     for (size_t i = 0; i < n; i++)
         if (x[i] != -INFINITY && fz_masked(x[i], m) &&
             exp(((double)x[i] - (double)m) / (double)t) > 1e-38)
@@ -44,7 +44,7 @@ static void check_oracle(const float *x, size_t n, const nuc_params *given, cons
     const nuc_params *p = &eff;
     oracle_diag d;
     fuzz_check(oracle_probs(x, n, p, oq, &d) == NUC_OK, "the oracle refuses a valid row");
-    const float m = x[fz_first_max(x, n)];
+    const float m = x[oracle_first_max(x, n)];
     double kept_w = 0.0;
     for (size_t i = 0; i < n; i++) {
         ref[i] = x[i] == -INFINITY ? 0.0 : exp(((double)x[i] - (double)m) / (double)p->temperature);
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const float *x = buf + c.offset;
     const size_t n = c.n;
     memcpy(copy, x, n * sizeof *x);
-    const int row_rc = fz_row_code(x, n);
+    const int row_rc = oracle_row_code(x, n);
     const int einval = fz_params_bad(&c.p);
     const int t_bad = isnan(c.p.temperature) || c.p.temperature == INFINITY;
     const int greedy = !(c.p.temperature > 0.0f);

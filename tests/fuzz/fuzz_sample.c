@@ -22,11 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const float *x = buf + c.offset;
     const size_t n = c.n;
     memcpy(copy, x, n * sizeof *x);
-    const int row_rc = fz_row_code(x, n);
+    const int row_rc = oracle_row_code(x, n);
     const int einval = fz_params_bad(&c.p);
     const int u_bad = !(c.u >= 0.0 && c.u < 1.0);
     const int greedy = !(c.p.temperature > 0.0f);
-    const size_t fm = fz_first_max(x, n);
+    const size_t fm = oracle_first_max(x, n);
     nuc_sampler *s = fz_sampler();
     /* A sampler one token too small: always NUC_EINVAL, nothing written. */
     static nuc_sampler *small;
