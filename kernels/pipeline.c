@@ -493,6 +493,82 @@ static float top_k_floor(const nuc_kernels *kt, row_in in, size_t n, size_t kk, 
     return have == q ? nuc_exp_weight((best[q - 1] - m) * inv_t) : 0.0f;
 }
 
+/* Logits as unsigned keys in their order (-0 counts as +0: equal logits are ties). */
+static uint32_t logit_key(float x)
+{
+    const uint32_t b = nuc_f32_bits(x + 0.0f);
+    return b >> 31 ? ~b : b | 0x80000000u;
+}
+
+/* Rank order is by logit (SPEC), and the weights give it, with one exception: (x - m) / T
+ * rounds to float, so far below the max a few neighbouring logits can share one weight
+ * (1.6e-6 apart in probability at 18 T below the max, where the contract allows 1e-6). A cut
+ * inside a group of equal weights keeps its first members by index, the right order for equal
+ * logits. If the kept set c splits a group of several logits, its kept count is right (every
+ * member weighs the same) but not which members: the largest logits are kept instead, by
+ * moving the others one float below the group's weight in w (they are dropped, so no output
+ * reads their weight). The weight is monotone in the logit, so a few weights of logits near a
+ * kept member bound its group at once: nearly always it holds one logit, or logits whose
+ * probabilities agree within the contract's margin, where any order is right. */
+#define RANK_SPREAD 0.45e-6 /* half the 1e-6 rank margin, as a distance in logits over T */
+
+static float weight_of(float x, float m, float inv_t)
+{
+    return x > m ? 2.0f : nuc_exp_weight((x - m) * inv_t); /* no logit lies above m */
+}
+
+/* The float nearest x + d (d of either sign) on x's side of it. */
+static float toward(float x, double d)
+{
+    float y = (float)((double)x + d);
+    if (fabs((double)y - (double)x) > fabs(d))
+        y = nextafterf(y, x);
+    return y;
+}
+
+static keep rank_split_group(nuc_sampler *s, const nuc_kernels *kt, row_in in, size_t n,
+                             float m, float inv_t, keep c)
+{
+    if (!(c.thr > 0.0f) || c.tie_end >= n)
+        return c; /* no group is split */
+    const float v = c.thr, xb = logit_at(kt, in, c.tie_end - 1); /* a kept member */
+    if (weight_of(nextafterf(xb, INFINITY), m, inv_t) != v &&
+        weight_of(nextafterf(xb, -INFINITY), m, inv_t) != v)
+        return c; /* one logit: index order is rank order */
+    const double spread = RANK_SPREAD / (double)inv_t;
+    if (weight_of(toward(xb, spread), m, inv_t) != v &&
+        weight_of(toward(xb, -spread), m, inv_t) != v)
+        return c; /* its logits lie within the margin of each other */
+    size_t g, n_kept = 0;
+    kt->bracket(s->w, n, v, v, NULL, s->work, s->vals_out, &g);
+    while (n_kept < g && s->work[n_kept] < c.tie_end)
+        n_kept++;
+    /* The n_kept-th largest logit of the group: the largest key that n_kept members reach,
+     * bisected over the logits' order-preserving bit keys (32 counts, whatever the group). */
+    uint32_t lo = 0, hi = UINT32_MAX;
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2 + 1;
+        size_t reach = 0;
+        for (size_t j = 0; j < g; j++)
+            reach += logit_key(logit_at(kt, in, s->work[j])) >= mid;
+        if (reach >= n_kept)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    size_t above = 0;
+    for (size_t j = 0; j < g; j++)
+        above += logit_key(logit_at(kt, in, s->work[j])) > lo;
+    size_t ties_kept = n_kept - above; /* members of the cut's logit kept, by index */
+    for (size_t j = 0; j < g; j++) {
+        const uint32_t key = logit_key(logit_at(kt, in, s->work[j]));
+        if (key > lo || (key == lo && ties_kept > 0 && ties_kept--))
+            continue;
+        s->w[s->work[j]] = nextafterf(v, 0.0f);
+    }
+    return (keep){v, n};
+}
+
 /* Runs the max, exp and filter stages on a validated row. */
 static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
                       const nuc_params *p, row *out)
@@ -611,6 +687,11 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
     if (use_min && p->min_p > c.thr) {
         c = keep_at_least(c, p->min_p, n);
         cut_mass = -1.0;
+    }
+    const keep ranked = rank_split_group(s, kt, x, n, m, inv_t, c);
+    if (ranked.tie_end != c.tie_end) { /* members past a list's end may now be kept */
+        have_list = 0;
+        c = ranked;
     }
 
     out->keep = c;

@@ -805,6 +805,46 @@ END_TEST
 /* A long row whose max is shared by `tied` tokens spread over it (more than the exp pass lists),
  * the rest below: top-k keeps the first k of them by index while k <= tied (the index order of
  * ties), and reaches below the max once k > tied. */
+/* Two logits 10 ulps apart (probabilities 1.6e-6 apart, past the contract's 1e-6 rank margin)
+ * that round to one weight 18 T below the max: a top-k cut inside that weight keeps the larger
+ * logit first, though it has the larger index. */
+START_TEST(top_k_inside_a_weight_shared_by_two_logits)
+{
+    ut_fails f = {0};
+    const float max = 0x1.fef08cp+3f, lower = 0x1.42c7cp+1f, upper = 0x1.42c7cap+1f;
+    const size_t ns[] = {64, big_n()};
+    UT_FOR_EACH_ISA(isa)
+    for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+        const size_t n = ns[ni], at_lower[] = {5, n / 2}, at_upper = n / 3, at_max = n - 1;
+        float *x = row_buf(n);
+        for (size_t i = 0; i < n; i++)
+            x[i] = max - 40.0f - (float)(i % 7);
+        x[at_max] = max;
+        x[at_lower[0]] = x[at_lower[1]] = lower;
+        x[at_upper] = upper;
+        ctx c = {&f, isa, "top-k inside a weight shared by two logits", 1};
+        const nuc_params all = P(0.75f, 0, 1, 0), *p = &all;
+        check_row(&c, x, n, p, NUC_OK);
+        const float *q = sc()->q;
+        if (q[at_upper] != q[at_lower[0]]) /* the premise: without it the cut below is moot */
+            FAIL(&c, "n %zu: the two logits weigh %a and %a", n, (double)q[at_upper],
+                 (double)q[at_lower[0]]);
+        for (int k = 2; k <= 4; k++) { /* the max, then upper, then lower by index */
+            const nuc_params params = P(0.75f, k, 1, 0);
+            p = &params;
+            check_row(&c, x, n, p, NUC_OK);
+            const int want[3] = {k >= 2, k >= 3, k >= 4}; /* upper, lower[0], lower[1] */
+            const int got[3] = {q[at_upper] > 0.0f, q[at_lower[0]] > 0.0f, q[at_lower[1]] > 0.0f};
+            if (got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || !(q[at_max] > 0.0f))
+                FAIL(&c, "n %zu top_k %d: kept upper %d, lower %d %d; want %d, %d %d", n, k,
+                     got[0], got[1], got[2], want[0], want[1], want[2]);
+        }
+        free(x);
+    }
+    UT_ASSERT_NO_FAILS(&f);
+}
+END_TEST
+
 START_TEST(top_k_inside_a_tie_at_the_max)
 {
     ut_fails f = {0};
@@ -1044,6 +1084,7 @@ int main(void)
         {"subnormals_and_signed_zeros", subnormals_and_signed_zeros},
         {"all_equal_long_rows", all_equal_long_rows},
         {"top_k_inside_a_tie_at_the_max", top_k_inside_a_tie_at_the_max},
+        {"top_k_inside_a_weight_shared_by_two_logits", top_k_inside_a_weight_shared_by_two_logits},
         {"nonfinite_positions", nonfinite_positions},
         {"all_masked_and_last_only", all_masked_and_last_only},
         {"parameter_domains", parameter_domains},
