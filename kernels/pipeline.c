@@ -38,15 +38,25 @@ static keep keep_at_least(keep c, float v, size_t n)
     return v > c.thr ? (keep){v, n} : c;
 }
 
-/* Rows shorter than this are cut over the whole positive list; longer ones may use samples. */
+/* Rows shorter than this are cut over the whole positive list; longer ones may use samples:
+ * every sample_stride(n)-th token from the middle of the first stride, SAMPLE_SIZE of them, or
+ * one in SAMPLE_STRIDE_MIN on shorter rows (taking and weighing a sampled token costs ~3 ns, a
+ * fixed cost that a 32k row would otherwise spend a third of its call on). */
 #define SAMPLED_MIN_N 16384
 #define SAMPLE_SIZE 2048
+#define SAMPLE_STRIDE_MIN 64
 /* The exp pass lists the tokens with w >= LIST_FLOOR (2^-12), up to LIST_MAX of them. */
 #define LIST_FLOOR 0x1p-12f
 /* Under top-k the floor comes from a sample of the logits, for k up to about 1000 here. */
 #define TOP_K_SAMPLE_MAX 64
 #define LIST_MAX 8192
 #define LIST_SUMS_MAX 1024
+
+static size_t sample_stride(size_t n)
+{
+    const size_t stride = n / SAMPLE_SIZE;
+    return stride > SAMPLE_STRIDE_MIN ? stride : SAMPLE_STRIDE_MIN;
+}
 
 typedef struct row {
     int greedy;
@@ -120,14 +130,16 @@ static nuc_cut cut_copy(nuc_sampler *s, size_t len, float lo, nuc_cut_mode mode,
  * their number. */
 static size_t sample_hist(const float *w, size_t n, float below, float *smp, nuc_hist *h)
 {
-    const size_t stride = n / SAMPLE_SIZE;
+    const size_t stride = sample_stride(n);
     size_t m = 0;
     float lo = 1.0f, hi = 0.0f;
     for (size_t i = stride / 2; i < n; i += stride)
         if (w[i] > 0.0f && w[i] < below) {
             smp[m++] = w[i];
-            lo = w[i] < lo ? w[i] : lo;
-            hi = w[i] > hi ? w[i] : hi;
+            if (w[i] < lo) /* rarely taken: a select would chain every sample's latency */
+                lo = w[i];
+            if (w[i] > hi)
+                hi = w[i];
         }
     nuc_hist_range(h, lo, hi < lo ? lo : hi);
     nuc_hist_fill(h, smp, m);
@@ -160,7 +172,7 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
     if (n >= SAMPLED_MIN_N) {
         nuc_hist h;
         sample_hist(s->w, n, 2.0f, s->vals, &h);
-        const double e = (double)kk / (double)(n / SAMPLE_SIZE);
+        const double e = (double)kk / (double)sample_stride(n);
         const int d = bucket_at_rank(&h, (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0));
         if (d >= 0) {
             *lo = nuc_hist_lower_edge(&h, d);
@@ -178,9 +190,9 @@ static size_t top_k_candidates(nuc_sampler *s, const nuc_kernels *kt, size_t n, 
  * top, first exceeds reach: that rank plus and minus three standard deviations of a sampled
  * quantile (at most 1.5 sqrt(m)). The edges are sampled values, not bucket edges: a tie group
  * the cut falls in is then bracketed by its own value, and the cut inside it is found in closed
- * form. hi is top where the band reaches past the largest sampled value. *tie (unless NULL)
- * receives the weight the crossing bucket holds if TIE_SAMPLES or more samples share it alone,
- * else 0. */
+ * form. hi is top where the band reaches past the largest sampled value. *tie receives the
+ * weight of the tie group the sample's mass crosses in, where the crossing bucket holds one
+ * weight (or two) that TIE_SAMPLES or more samples share; else 0. */
 static void sample_band(const float *smp, size_t m, const nuc_hist *h, double reach, float top,
                         float *lo, float *hi, float *tie)
 {
@@ -197,34 +209,57 @@ static void sample_band(const float *smp, size_t m, const nuc_hist *h, double re
     const int d_lo = bucket_at_rank(h, rank + delta);
     *hi = d_hi < 0 ? top : 0.0f;
     *lo = 1.0f;
-    float at_lo = 1.0f, at_hi = 0.0f;
+    /* The least and the largest sample of the crossing bucket, and how many samples equal
+     * each. */
+    float b_hi = *hi, b_lo = *lo, at_lo = 1.0f, at_hi = 0.0f;
+    size_t n_lo = 0, n_hi = 0;
     for (size_t j = 0; j < m; j++) {
         const float v = smp[j];
         const int d = (int)((nuc_f32_bits(v) - h->base) >> h->shift);
-        if (d == d_hi && v > *hi)
-            *hi = v;
-        if ((d == d_lo || d_lo < 0) && v < *lo)
-            *lo = v;
+        if (d == d_hi && v > b_hi)
+            b_hi = v;
+        if ((d == d_lo || d_lo < 0) && v < b_lo)
+            b_lo = v;
         if (d == d_at) {
+            n_lo = v < at_lo ? 1 : n_lo + (v == at_lo);
             at_lo = v < at_lo ? v : at_lo;
+            n_hi = v > at_hi ? 1 : n_hi + (v == at_hi);
             at_hi = v > at_hi ? v : at_hi;
         }
     }
-    if (tie)
-        *tie = d_at >= 0 && at_lo == at_hi && h->count[d_at] >= TIE_SAMPLES ? at_lo : 0.0f;
+    *hi = b_hi;
+    *lo = b_lo;
+    *tie = 0.0f;
+    const size_t n_at = d_at >= 0 ? h->count[d_at] : 0;
+    if (at_lo == at_hi && n_at >= TIE_SAMPLES)
+        *tie = at_lo;
+    else if (n_lo + n_hi == n_at && n_lo >= TIE_SAMPLES && n_hi >= TIE_SAMPLES)
+        /* Two groups share the bucket: the sample crosses in the upper one if its mass alone
+         * takes the run past reach. */
+        *tie = run - h->mass[d_at] + (double)n_hi * at_hi > reach ? at_hi : at_lo;
 }
 
-/* A bracket this long, whose weights span at most a factor BAND_SPAN (so that a sample weighs
- * its mass well), is narrowed once more before the radix cut, from a sample of BAND_SAMPLE of
- * its weights. */
-#define BAND_SAMPLE 1024
-#define BAND_MIN (4 * BAND_SAMPLE)
-#define BAND_SPAN 4.0f
+/* The sampled weight next to v, above it if side > 0, else below, if TIE_SAMPLES or more
+ * samples share it (a tie group); else 0. */
+static float tie_neighbour(const float *smp, size_t m, float v, int side)
+{
+    float next = side > 0 ? 2.0f : 0.0f;
+    size_t count = 0;
+    for (size_t j = 0; j < m; j++) {
+        const float u = smp[j];
+        if (side > 0 ? u > v && u <= next : u < v && u >= next) {
+            count = u == next ? count + 1 : 1;
+            next = u;
+        }
+    }
+    return count >= TIE_SAMPLES ? next : 0.0f;
+}
 
 /* The weights of a band, side by side in token order, and the mass above it. The bracket
- * passes of the wide cuts list weights only: a cut among them ends at a weight and a tie rank,
- * and the token is found afterwards (kt->find_nth), since every token of that weight is in the
- * band. */
+ * passes of the wide cuts list weights only: a cut among them ends at a weight and a tie rank.
+ * Every token of that weight is in the band, so the band tells whether the cut keeps them all
+ * (nearly always: the kept set is then every w >= the weight); only otherwise is the token
+ * found (kt->find_nth). */
 typedef struct band {
     float lo, hi;
     double above;
@@ -232,47 +267,112 @@ typedef struct band {
     size_t len;
 } band;
 
-/* Narrows the band br (its weights in s->vals) as the row was narrowed to it: a strided sample
- * of its weights gives a narrower band, and one bracket pass over the weights lists it (into
- * s->vals_out) and adds the mass above it. Returns 0 if the cut lies above the narrower band. */
-static int narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target,
-                       band *out)
+/* A band longer than this is narrowed before the radix cut reads it, at split points taken
+ * from a sorted sample of NARROW_PIVOTS of its weights. */
+#define NARROW_MAX 512
+#define NARROW_PIVOTS 32
+
+/* Narrows the band br, which holds the cut, to at most NARROW_MAX weights (or to one weight)
+ * that still hold it, listed into s->vals_out. Each step splits the range [lo, hi] of float bits
+ * at a point p, and one kept_sum pass over the band's weights gives the exact mass and count
+ * above p: at most target, the cut lies at or below p, else above it. The weights are
+ * positive, so the float after bits p has bits p + 1. The split point is the median of the
+ * sampled weights in [lo, hi), so each step halves the weights left, about; with none left
+ * there, hi's own group is tried (ties: the cut is inside one group), then the range is halved.
+ * *over receives how many of the band's weights lie above the narrower band. Overwrites
+ * s->bsum. */
+static band narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target,
+                        size_t *over)
 {
-    float smp[2 * BAND_SAMPLE];
-    const size_t stride = br->len / BAND_SAMPLE;
-    size_t m = 0;
-    for (size_t i = stride / 2; i < br->len; i += stride)
-        smp[m++] = br->vals[i];
-    nuc_hist h;
-    nuc_hist_range(&h, br->lo, br->hi);
-    nuc_hist_fill(&h, smp, m);
-    sample_band(smp, m, &h, (target - br->above) * (double)m / (double)br->len, br->hi, &out->lo,
-                &out->hi, NULL);
-    out->above = br->above + kt->bracket(br->vals, br->len, out->lo, out->hi, s->bsum, NULL,
-                                         s->vals_out, &out->len);
-    out->vals = s->vals_out;
-    return out->above <= target;
+    uint32_t key[NARROW_PIVOTS]; /* ascending */
+    size_t np = 0;
+    const size_t stride = br->len / NARROW_PIVOTS;
+    for (size_t i = stride / 2; np < NARROW_PIVOTS && i < br->len; i += stride) {
+        const uint32_t k = nuc_f32_bits(br->vals[i]);
+        size_t at = np++;
+        for (; at > 0 && key[at - 1] > k; at--)
+            key[at] = key[at - 1];
+        key[at] = k;
+    }
+    uint32_t lo = nuc_f32_bits(br->lo), hi = nuc_f32_bits(br->hi);
+    double above = br->above;              /* the mass above hi: at most target */
+    size_t n_above = 0, n_from = br->len; /* the weights above hi, the weights >= lo */
+    uint32_t tried = 0;                   /* the last hi whose own group was tried */
+    while (lo < hi && n_from - n_above > NARROW_MAX) {
+        size_t a = 0;
+        while (a < np && key[a] < lo)
+            a++;
+        size_t b = a;
+        while (b < np && key[b] < hi)
+            b++;
+        uint32_t p;
+        if (a < b)
+            p = key[a + (b - a) / 2];
+        else if (tried != hi)
+            p = tried = hi - 1;
+        else
+            p = lo + (hi - lo) / 2;
+        size_t count;
+        const double m =
+            br->above + kt->kept_sum(br->vals, br->len, nuc_f32_from_bits(p), 0, s->bsum, &count);
+        if (m <= target) {
+            hi = p;
+            above = m;
+            n_above = count;
+        } else { /* the weights >= the float after p pass the target */
+            lo = p + 1;
+            n_from = count;
+        }
+    }
+    band nb = {nuc_f32_from_bits(lo), nuc_f32_from_bits(hi), above, s->vals_out, 0};
+    kt->bracket(br->vals, br->len, nb.lo, nb.hi, NULL, NULL, s->vals_out, &nb.len);
+    *over = n_above;
+    return nb;
+}
+
+/* The top-p cut inside the list s->cand[0..len), whose weights (none below lo) are in s->vals.
+ * A long list is narrowed first, as a wide row's band is (narrow_band), and the radix cut reads
+ * the narrower band alone; the token is then the tie-th of the cut's weight in the list, since
+ * every list token of that weight is in the band. Where the cut lies outside the narrower band,
+ * the cut reads the whole list. Overwrites s->bsum. */
+static nuc_cut list_cut_p(nuc_sampler *s, const nuc_kernels *kt, size_t len, float lo,
+                          double target)
+{
+    if (len > NARROW_MAX) {
+        const band br = {fmaxf(lo, FLT_MIN), 1.0f, 0.0, s->vals, len};
+        size_t over;
+        const band nb = narrow_band(s, kt, &br, target, &over);
+        nuc_cut cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0,
+                                    target, nb.above);
+        if (cut.found) {
+            cut.index = s->cand[kt->find_nth(s->vals, len, cut.value, cut.tie)];
+            cut.rank += over;
+            return cut;
+        }
+    }
+    return cut_copy(s, len, lo, NUC_CUT_MASS, 0, target);
 }
 
 /* The cut inside the tie group of weight v, if it lies there: one counting pass adds the mass
  * above the group, the j-th token of the group is then the one whose prefix (that mass plus
  * j * v) last fits the target, and kt->find_nth finds it (n if the group is shorter: the cut
- * lies below it). No listing, where a band around the group would list it whole. */
+ * lies below it). No listing, where a band around the group would list it whole. Returns 0 if
+ * the cut is found, 1 if it lies above the group, -1 if below. */
 static int tie_group_cut(nuc_sampler *s, const nuc_kernels *kt, size_t n, float v,
                          double target, nuc_cut *cut)
 {
     size_t count;
     const double above = kt->kept_sum(s->w, n, v, 0, s->bsum, &count);
     if (above > target)
-        return 0;
+        return 1;
     const double j = floor((target - above) / v);
     if (!(j < (double)n))
-        return 0;
+        return -1;
     const size_t i = kt->find_nth(s->w, n, v, (size_t)j);
     if (i >= n)
-        return 0;
-    *cut = (nuc_cut){1, (uint32_t)i, v, (size_t)j, above + (j + 1.0) * v, 0};
-    return 1;
+        return -1;
+    *cut = (nuc_cut){1, (uint32_t)i, v, (size_t)j, above + (j + 1.0) * v, 0, 0};
+    return 0;
 }
 
 /* The weights in [lo, hi], side by side into s->vals, with nothing above them. */
@@ -306,24 +406,31 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
     const float top = fminf(1.0f, nextafterf(head_floor, 0.0f));
     float tie;
     sample_band(s->vals, m, &h, share * smass, top, &br.lo, &br.hi, &tie);
-    /* A heavily tied row: try the tie group the sample crosses in, then the band's edge groups
-     * on either side, before listing a band that would hold whole groups. */
+    /* A heavily tied row: try the tie group the sample crosses in, then the sampled group next
+     * to it on the side where the cut lies, before listing a band that would hold whole
+     * groups. */
     nuc_cut cut;
-    if (tie > 0.0f && (tie_group_cut(s, kt, n, tie, target, &cut) ||
-                       (br.hi > tie && tie_group_cut(s, kt, n, br.hi, target, &cut)) ||
-                       (br.lo < tie && tie_group_cut(s, kt, n, br.lo, target, &cut)))) {
+    int side = 2; /* no group tried */
+    if (tie > 0.0f) {
+        side = tie_group_cut(s, kt, n, tie, target, &cut);
+        const float next = side != 0 ? tie_neighbour(s->vals, m, tie, side) : 0.0f;
+        if (next > 0.0f)
+            side = tie_group_cut(s, kt, n, next, target, &cut);
+    }
+    if (side == 0) {
         *mass = cut.mass;
         return keep_through(w, cut.index);
     }
     br.above = kt->bracket(w, n, br.lo, br.hi, s->bsum, NULL, s->vals, &br.len);
     if (br.above > target) /* heavy tokens the sample missed carry the cut above the band */
         br = weights_in(s, kt, n, nextafterf(br.hi, 2.0f), 1.0f);
-    band nb;
     cut.found = 0;
-    if (br.len >= BAND_MIN && br.lo < br.hi && br.hi <= BAND_SPAN * br.lo &&
-        narrow_band(s, kt, &br, target, &nb))
+    if (br.len > NARROW_MAX) {
+        size_t over;
+        const band nb = narrow_band(s, kt, &br, target, &over);
         cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0, target,
                             nb.above);
+    }
     if (!cut.found) /* no narrower band, or the cut lies below it */
         cut = nuc_radix_cut(NULL, s->vals, br.len, br.lo, br.hi, NUC_CUT_MASS, 0, target,
                             br.above);
@@ -334,6 +441,8 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
     *mass = cut.found ? cut.mass : -1.0;
     if (!cut.found)
         return c;
+    if (cut.tie + 1 == cut.group) /* the whole group of its weight is kept: no token to find */
+        return (keep){cut.value, n};
     return keep_through(w, (uint32_t)kt->find_nth(w, n, cut.value, cut.tie));
 }
 
@@ -474,7 +583,7 @@ static float top_k_floor(const nuc_kernels *kt, row_in in, size_t n, size_t kk, 
 {
     if (n < SAMPLED_MIN_N)
         return 0.0f;
-    const size_t stride = n / SAMPLE_SIZE;
+    const size_t stride = sample_stride(n);
     const double e = (double)kk / (double)stride;
     const size_t q = (size_t)(1.5 * e + 4.0 * sqrt(e) + 8.0);
     float best[TOP_K_SAMPLE_MAX]; /* the q best sampled logits, descending */
@@ -658,9 +767,11 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             /* The list's whole mass first: where it does not pass the target, the cut lies
              * past the list (a long-tailed row) and cutting inside it is wasted. */
             list_total = list_vals(s, len);
-            const nuc_cut cut = list_total > target
-                                    ? cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target)
-                                    : (nuc_cut){0, 0, 0.0f, 0, 0.0, 0};
+            nuc_cut cut = {0, 0, 0.0f, 0, 0.0, 0, 0};
+            if (list_total > target) {
+                cut = list_cut_p(s, kt, len, list_floor, target);
+                bsum_valid = 0;
+            }
             if (cut.found) {
                 c = keep_through(w, cut.index);
                 cut_mass = cut.mass;
@@ -674,8 +785,9 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             len = select_range(s, kt, n, FLT_MIN, FLT_MAX);
             have_list = 1;
             list_floor = FLT_MIN;
-            const nuc_cut cut = cut_copy(s, len, list_floor, NUC_CUT_MASS, 0, target);
+            const nuc_cut cut = list_cut_p(s, kt, len, list_floor, target);
             c = cut.found ? keep_through(w, cut.index) : c;
+            bsum_valid = 0;
         } else if (!have_list) {
             /* What the bracket may take as known: the list, when it is the exact head. */
             const float head_floor = len <= LIST_MAX && list_floor > 0.0f ? list_floor : 2.0f;

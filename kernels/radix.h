@@ -13,6 +13,7 @@ typedef struct nuc_cut {
     size_t tie;     /* and how many tokens of that weight precede it in the list */
     double mass;    /* above + the mass of the list tokens up to it, in double */
     size_t rank;    /* how many list tokens rank before it */
+    size_t group;   /* how many list tokens have its weight */
 } nuc_cut;
 
 /* list[0..len) holds ascending token indices (or is NULL: index is then not set) and

@@ -802,9 +802,6 @@ START_TEST(all_equal_long_rows)
 }
 END_TEST
 
-/* A long row whose max is shared by `tied` tokens spread over it (more than the exp pass lists),
- * the rest below: top-k keeps the first k of them by index while k <= tied (the index order of
- * ties), and reaches below the max once k > tied. */
 /* Two logits 10 ulps apart (probabilities 1.6e-6 apart, past the contract's 1e-6 rank margin)
  * that round to one weight 18 T below the max: a top-k cut inside that weight keeps the larger
  * logit first, though it has the larger index. */
@@ -845,6 +842,9 @@ START_TEST(top_k_inside_a_weight_shared_by_two_logits)
 }
 END_TEST
 
+/* A long row whose max is shared by `tied` tokens spread over it (more than the exp pass lists),
+ * the rest below: top-k keeps the first k of them by index while k <= tied (the index order of
+ * ties), and reaches below the max once k > tied. */
 START_TEST(top_k_inside_a_tie_at_the_max)
 {
     ut_fails f = {0};
@@ -890,6 +890,66 @@ END_TEST
 
 /* NaN, +inf and -inf at the first, middle and last position of every length 1..70, from
  * unaligned starts, over finite and over all -inf backgrounds. */
+/* Rows whose top-p cut is found off the common path, swept over top_p so that the cut visits
+ * every part of the row:
+ *   - eight tie groups, two of them 0.4% apart and three more 0.3% apart: the strided sample
+ *     puts each close set in one bucket of its histogram, and the cut's group is told from its
+ *     neighbours by the sampled counts, or by narrowing a band that holds whole groups; top_p
+ *     also sits 0.2% to either side of each group's edge, where the sample may well guess the
+ *     neighbouring group first;
+ *   - one token in 21 within 8 T of the max, the rest 20 T below it: the cut lies inside the
+ *     exp pass's candidate list (6k tokens), which is narrowed before its radix cut;
+ *   - short rows (N(0,1), and the tie groups above), cut over the list of every token and
+ *     narrowed the same way. */
+START_TEST(top_p_among_tie_groups_and_long_lists)
+{
+    ut_fails f = {0};
+    const size_t n_long = quick() ? QUICK_BIG_N : 131072, n_short = 10000;
+    static const float levels[8] = {1.0f, 0.6f, 0.3012f, 0.3f, 0.1006f, 0.1003f, 0.1f, 0.02f};
+    static const float top_ps[] = {0.2f, 0.5f, 0.7f, 0.8f, 0.86f, 0.89f, 0.93f, 0.96f, 0.98f};
+    static const char *const names[] = {"close tie groups", "a long candidate list",
+                                        "a short row", "a short row of tie groups"};
+    float *x = row_buf(n_long);
+    UT_FOR_EACH_ISA(isa)
+    for (int row = 0; row < 4; row++) {
+        const size_t n = row >= 2 ? n_short : n_long;
+        uint64_t r = 11;
+        if (row == 2)
+            gen_logits(GEN_FLAT, n, r, x);
+        for (size_t i = 0; row != 2 && i < n; i++) {
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            x[i] = row != 1          ? logf(levels[(r >> 33) % 8])
+                   : i % 21 == 0 ? -8.0f * (float)((double)(r >> 11) * 0x1p-53)
+                                 : -20.0f;
+        }
+        float tp[sizeof top_ps / sizeof *top_ps + 14];
+        size_t ntp = sizeof top_ps / sizeof *top_ps;
+        memcpy(tp, top_ps, sizeof top_ps);
+        if (row != 1 && row != 2) { /* the groups' edges: their mass from the top */
+            double mass[8] = {0}, total = 0.0, run = 0.0;
+            for (size_t i = 0; i < n; i++)
+                for (int g = 0; g < 8; g++)
+                    if (x[i] == logf(levels[g]))
+                        mass[g] += (double)levels[g];
+            for (int g = 0; g < 8; g++)
+                total += mass[g];
+            for (int g = 0; g < 7; g++) {
+                run += mass[g];
+                tp[ntp++] = (float)(run / total - 0.002);
+                tp[ntp++] = (float)(run / total + 0.002);
+            }
+        }
+        for (size_t k = 0; k < ntp; k++) {
+            const nuc_params params = P(1, 0, tp[k], 0), *p = &params;
+            ctx c = {&f, isa, names[row], 1};
+            check_row(&c, x, n, p, NUC_OK);
+        }
+    }
+    free(x);
+    UT_ASSERT_NO_FAILS(&f);
+}
+END_TEST
+
 START_TEST(nonfinite_positions)
 {
     ut_fails f = {0};
@@ -1085,6 +1145,7 @@ int main(void)
         {"all_equal_long_rows", all_equal_long_rows},
         {"top_k_inside_a_tie_at_the_max", top_k_inside_a_tie_at_the_max},
         {"top_k_inside_a_weight_shared_by_two_logits", top_k_inside_a_weight_shared_by_two_logits},
+        {"top_p_among_tie_groups_and_long_lists", top_p_among_tie_groups_and_long_lists},
         {"nonfinite_positions", nonfinite_positions},
         {"all_masked_and_last_only", all_masked_and_last_only},
         {"parameter_domains", parameter_domains},
