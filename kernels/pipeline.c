@@ -333,8 +333,9 @@ static band narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, d
 /* The top-p cut inside the list s->cand[0..len), whose weights (none below lo) are in s->vals.
  * A long list is narrowed first, as a wide row's band is (narrow_band), and the radix cut reads
  * the narrower band alone; the token is then the tie-th of the cut's weight in the list, since
- * every list token of that weight is in the band. Where the cut lies outside the narrower band,
- * the cut reads the whole list. Overwrites s->bsum. */
+ * every list token of that weight is in the band. Where the radix cut's own sums put the cut
+ * outside the narrower band (rounding, at its edge), it reads the whole list. Overwrites
+ * s->bsum. */
 static nuc_cut list_cut_p(nuc_sampler *s, const nuc_kernels *kt, size_t len, float lo,
                           double target)
 {
