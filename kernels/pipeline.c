@@ -3,7 +3,8 @@
  *   max pass -> (greedy: first index of the max)
  *   exp pass: w = exp((x - max) / T), block sums, candidates above a floor every kept token clears
  *   top-k, then top-p, then min-p: each a cut in rank order, found by radix digits over a short
- *     candidate list (or a bracket estimated from a strided sample when the nucleus is wide)
+ *     candidate list (or a bracket estimated from a strided sample when the nucleus is wide;
+ *     a long list or bracket is first narrowed by exact counting passes over its weights)
  *   kept mass M and its block sums, then one inverse-CDF walk in token order.
  *
  * Every whole-row pass goes through the kernel table, whose sets all produce the same bits; the
@@ -136,10 +137,8 @@ static size_t sample_hist(const float *w, size_t n, float below, float *smp, nuc
     for (size_t i = stride / 2; i < n; i += stride)
         if (w[i] > 0.0f && w[i] < below) {
             smp[m++] = w[i];
-            if (w[i] < lo) /* rarely taken: a select would chain every sample's latency */
-                lo = w[i];
-            if (w[i] > hi)
-                hi = w[i];
+            lo = w[i] < lo ? w[i] : lo;
+            hi = w[i] > hi ? w[i] : hi;
         }
     nuc_hist_range(h, lo, hi < lo ? lo : hi);
     nuc_hist_fill(h, smp, m);
