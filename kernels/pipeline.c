@@ -278,11 +278,14 @@ typedef struct band {
  * positive, so the float after bits p has bits p + 1. The split point is the median of the
  * sampled weights in [lo, hi), so each step halves the weights left, about; with none left
  * there, hi's own group is tried (ties: the cut is inside one group), then the range is halved.
- * *over receives how many of the band's weights lie above the narrower band. Overwrites
- * s->bsum. */
-static band narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target,
-                        size_t *over)
+ * Then the radix cut reads the narrower band alone; its rank counts the band's weights above
+ * it too. Not found (found = 0) for a band of NARROW_MAX weights or fewer, or where the radix
+ * cut's own sums put the cut outside the narrower band (rounding, at its edge): the caller cuts
+ * the whole band then. Overwrites s->bsum and s->vals_out. */
+static nuc_cut narrowed_cut(nuc_sampler *s, const nuc_kernels *kt, const band *br, double target)
 {
+    if (br->len <= NARROW_MAX)
+        return (nuc_cut){.found = 0};
     uint32_t key[NARROW_PIVOTS]; /* ascending */
     size_t np = 0;
     const size_t stride = br->len / NARROW_PIVOTS;
@@ -323,34 +326,27 @@ static band narrow_band(nuc_sampler *s, const nuc_kernels *kt, const band *br, d
             n_from = count;
         }
     }
-    band nb = {nuc_f32_from_bits(lo), nuc_f32_from_bits(hi), above, s->vals_out, 0};
-    kt->bracket(br->vals, br->len, nb.lo, nb.hi, NULL, NULL, s->vals_out, &nb.len);
-    *over = n_above;
-    return nb;
+    const float nlo = nuc_f32_from_bits(lo), nhi = nuc_f32_from_bits(hi);
+    size_t len;
+    kt->bracket(br->vals, br->len, nlo, nhi, NULL, NULL, s->vals_out, &len);
+    nuc_cut cut = nuc_radix_cut(NULL, s->vals_out, len, nlo, nhi, NUC_CUT_MASS, 0, target, above);
+    cut.rank += n_above;
+    return cut;
 }
 
-/* The top-p cut inside the list s->cand[0..len), whose weights (none below lo) are in s->vals.
- * A long list is narrowed first, as a wide row's band is (narrow_band), and the radix cut reads
- * the narrower band alone; the token is then the tie-th of the cut's weight in the list, since
- * every list token of that weight is in the band. Where the radix cut's own sums put the cut
- * outside the narrower band (rounding, at its edge), it reads the whole list. Overwrites
+/* The top-p cut inside the list s->cand[0..len), whose weights (none below lo) are in s->vals:
+ * narrowed as a wide row's band is, the token then being the tie-th of the cut's weight in the
+ * list (every list token of that weight is in the band); else over the whole list. Overwrites
  * s->bsum. */
 static nuc_cut list_cut_p(nuc_sampler *s, const nuc_kernels *kt, size_t len, float lo,
                           double target)
 {
-    if (len > NARROW_MAX) {
-        const band br = {fmaxf(lo, FLT_MIN), 1.0f, 0.0, s->vals, len};
-        size_t over;
-        const band nb = narrow_band(s, kt, &br, target, &over);
-        nuc_cut cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0,
-                                    target, nb.above);
-        if (cut.found) {
-            cut.index = s->cand[kt->find_nth(s->vals, len, cut.value, cut.tie)];
-            cut.rank += over;
-            return cut;
-        }
-    }
-    return cut_copy(s, len, lo, NUC_CUT_MASS, 0, target);
+    const band br = {fmaxf(lo, FLT_MIN), 1.0f, 0.0, s->vals, len};
+    nuc_cut cut = narrowed_cut(s, kt, &br, target);
+    if (!cut.found)
+        return cut_copy(s, len, lo, NUC_CUT_MASS, 0, target);
+    cut.index = s->cand[kt->find_nth(s->vals, len, cut.value, cut.tie)];
+    return cut;
 }
 
 /* The cut inside the tie group of weight v, if it lies there: one counting pass adds the mass
@@ -371,7 +367,8 @@ static int tie_group_cut(nuc_sampler *s, const nuc_kernels *kt, size_t n, float 
     const size_t i = kt->find_nth(s->w, n, v, (size_t)j);
     if (i >= n)
         return -1;
-    *cut = (nuc_cut){1, (uint32_t)i, v, (size_t)j, above + (j + 1.0) * v, 0, 0};
+    *cut = (nuc_cut){.found = 1, .index = (uint32_t)i, .value = v, .tie = (size_t)j,
+                     .mass = above + (j + 1.0) * v};
     return 0;
 }
 
@@ -424,14 +421,8 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
     br.above = kt->bracket(w, n, br.lo, br.hi, s->bsum, NULL, s->vals, &br.len);
     if (br.above > target) /* heavy tokens the sample missed carry the cut above the band */
         br = weights_in(s, kt, n, nextafterf(br.hi, 2.0f), 1.0f);
-    cut.found = 0;
-    if (br.len > NARROW_MAX) {
-        size_t over;
-        const band nb = narrow_band(s, kt, &br, target, &over);
-        cut = nuc_radix_cut(NULL, s->vals_out, nb.len, nb.lo, nb.hi, NUC_CUT_MASS, 0, target,
-                            nb.above);
-    }
-    if (!cut.found) /* no narrower band, or the cut lies below it */
+    cut = narrowed_cut(s, kt, &br, target);
+    if (!cut.found) /* a short band, or the cut lies below it */
         cut = nuc_radix_cut(NULL, s->vals, br.len, br.lo, br.hi, NUC_CUT_MASS, 0, target,
                             br.above);
     if (!cut.found) { /* the cut lies below the band: take the whole row */
@@ -767,7 +758,7 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
             /* The list's whole mass first: where it does not pass the target, the cut lies
              * past the list (a long-tailed row) and cutting inside it is wasted. */
             list_total = list_vals(s, len);
-            nuc_cut cut = {0, 0, 0.0f, 0, 0.0, 0, 0};
+            nuc_cut cut = {.found = 0};
             if (list_total > target) {
                 cut = list_cut_p(s, kt, len, list_floor, target);
                 bsum_valid = 0;

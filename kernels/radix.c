@@ -72,7 +72,7 @@ float nuc_hist_lower_edge(const nuc_hist *h, int d)
 nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {
-    nuc_cut cut = {0, 0, 0.0f, 0, 0.0, 0, 0};
+    nuc_cut cut = {.found = 0};
     if (len == 0)
         return cut;
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
