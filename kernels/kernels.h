@@ -16,8 +16,12 @@
 #define NUC_NBLOCKS(n) (((n) + NUC_BLOCK - 1) / NUC_BLOCK)
 
 /* exp(y) is evaluated for y >= NUC_EXP_CUTOFF only; below it the weight is +0. Every weight at
- * or above the cutoff is a normal float (>= 1.6e-38), so no kernel ever makes a subnormal. */
+ * or above the cutoff is a normal float (>= 1.6e-38), so no kernel ever makes a subnormal.
+ * Above NUC_EXP_CEILING (only a kernel called with m below the row's max gets there) y counts
+ * as the ceiling: every weight is then finite and normal, which lets the SIMD kernels build
+ * p * 2^k with an integer add (kernels/x86/expw_avx512.h). */
 #define NUC_EXP_CUTOFF (-87.0f)
+#define NUC_EXP_CEILING 88.0f
 
 typedef struct nuc_kernels {
     /* Max of x[0..n-1] into *max. Returns 0, NUC_ENONFINITE (a NaN or +inf) or NUC_EMASKED

@@ -9,14 +9,14 @@
 #include "arm/neon_intrin.h"
 #include "arm/neon_util.h"
 
-/* nuc_exp_weight on four lanes: evaluated on max(y, cutoff) so every lane runs the same
- * instructions, then +0 where !(y >= cutoff) (which also catches NaN and -inf). Each vfmaq_f32
+/* nuc_exp_weight on four lanes: evaluated on y clamped to [cutoff, ceiling] so every lane runs
+ * the same instructions, then +0 where !(y >= cutoff) (which also catches NaN and -inf). Each vfmaq_f32
  * is one fmaf of the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
 static inline float32x4_t nuc_expw_neon(float32x4_t y)
 {
     const float32x4_t cutoff = vdupq_n_f32(NUC_EXP_CUTOFF);
     const uint32x4_t live = vcgeq_f32(y, cutoff);
-    y = vmaxq_f32(y, cutoff);
+    y = vminq_f32(vmaxq_f32(y, cutoff), vdupq_n_f32(NUC_EXP_CEILING));
     const float32x4_t magic = vdupq_n_f32(NUC_ROUND_MAGIC);
     const float32x4_t t = vfmaq_f32(magic, y, vdupq_n_f32(NUC_LOG2E));
     const float32x4_t k = vsubq_f32(t, magic);

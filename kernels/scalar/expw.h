@@ -22,14 +22,16 @@
 #define NUC_EXP_C5 0.00833333377f
 #define NUC_EXP_C6 0.00138888892f
 
-/* exp(y) for y <= 0; +0 below NUC_EXP_CUTOFF (and for y = -inf). The result is never
- * subnormal: at the cutoff k = -126 but r >= 0.33, so p >= 1.39 keeps it normal. */
+/* exp(y); +0 below NUC_EXP_CUTOFF (and for y = -inf and NaN), exp(NUC_EXP_CEILING) above the
+ * ceiling. The pipeline's y is <= 0. The result is never subnormal: at the cutoff k = -126 but
+ * r >= 0.33, so p >= 1.39 keeps it normal; at the ceiling k = 127, so it stays finite. */
 static inline float nuc_exp_weight(float y)
 {
     if (!(y >= NUC_EXP_CUTOFF))
         return 0.0f;
+    y = y < NUC_EXP_CEILING ? y : NUC_EXP_CEILING;
     const float t = fmaf(y, NUC_LOG2E, NUC_ROUND_MAGIC);
-    const float k = t - NUC_ROUND_MAGIC; /* round(y / ln 2), in [-126, 0] */
+    const float k = t - NUC_ROUND_MAGIC; /* round(y / ln 2), in [-126, 127] */
     float r = fmaf(k, -NUC_LN2_HI, y);
     r = fmaf(k, -NUC_LN2_LO, r);
     float p = NUC_EXP_C6;

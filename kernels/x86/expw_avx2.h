@@ -9,15 +9,15 @@
 
 #define NUC_INLINE static inline __attribute__((always_inline))
 
-/* nuc_exp_weight on 8 lanes. The polynomial runs on max(y, cutoff), so lanes that the cutoff
- * zeroes (and NaN or -inf ones) never reach a subnormal; the zeroing mask is the scalar
- * branch's !(y >= cutoff). */
+/* nuc_exp_weight on 8 lanes. The polynomial runs on y clamped to [cutoff, ceiling], so lanes
+ * that the cutoff zeroes (and NaN or -inf ones) never reach a subnormal; the zeroing mask is
+ * the scalar branch's !(y >= cutoff). */
 NUC_INLINE __m256 nuc_expw_avx2(__m256 y)
 {
     const __m256 cutoff = _mm256_set1_ps(NUC_EXP_CUTOFF);
     const __m256 magic = _mm256_set1_ps(NUC_ROUND_MAGIC);
     const __m256 keep = _mm256_cmp_ps(y, cutoff, _CMP_GE_OQ);
-    y = _mm256_max_ps(y, cutoff);
+    y = _mm256_min_ps(_mm256_max_ps(y, cutoff), _mm256_set1_ps(NUC_EXP_CEILING));
     const __m256 t = _mm256_fmadd_ps(y, _mm256_set1_ps(NUC_LOG2E), magic);
     const __m256 k = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-NUC_LN2_HI), y);
@@ -29,11 +29,20 @@ NUC_INLINE __m256 nuc_expw_avx2(__m256 y)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NUC_EXP_C2));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    /* t = 1.5 * 2^23 + k exactly, so its low mantissa bits hold k and (bits(t) + 127) << 23 is
-     * the scalar code's ((int32_t)k + 127) << 23 (the bits above 2^9 shift out). */
-    const __m256i e = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+    /* p * 2^k as an integer add of k to p's exponent field: the scalar multiply is exact (the
+     * product is normal, expw.h), so the bits are the same, and the add runs off the multiply
+     * ports, which bound the exp pass. t = 1.5 * 2^23 + k exactly, so its low mantissa bits
+     * hold k and bits(t) << 23 is k << 23 (the bits above shift out). */
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
+    return _mm256_and_ps(_mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e)), keep);
+}
+
+/* The exp's argument (x - m) * inv_t. With unit (a constant at each call site: inv_t is 1) the
+ * multiply, which would change no bit, is left out: one op fewer on the multiply ports. */
+NUC_INLINE __m256 nuc_expw_arg_avx2(__m256 x, __m256 m, __m256 inv_t, int unit)
+{
+    const __m256 d = _mm256_sub_ps(x, m);
+    return unit ? d : _mm256_mul_ps(d, inv_t);
 }
 
 /* nuc_lane_fold of lanes 0-7 (lo) and 8-15 (hi): lane[j] += lane[j + h] for h = 8, 4, 2, 1. */

@@ -8,15 +8,15 @@
 
 #define NUC_INLINE static inline __attribute__((always_inline))
 
-/* nuc_exp_weight on 16 lanes, +0 where a lane is not live. The polynomial runs on
- * max(y, cutoff), so lanes that the cutoff zeroes (and NaN or -inf ones) never reach a
+/* nuc_exp_weight on 16 lanes, +0 where a lane is not live. The polynomial runs on y clamped to
+ * [cutoff, ceiling], so lanes that the cutoff zeroes (and NaN or -inf ones) never reach a
  * subnormal; the zeroing mask is the scalar branch's !(y >= cutoff). */
 NUC_INLINE __m512 nuc_expw_avx512(__m512 y, __mmask16 live)
 {
     const __m512 cutoff = _mm512_set1_ps(NUC_EXP_CUTOFF);
     const __m512 magic = _mm512_set1_ps(NUC_ROUND_MAGIC);
     const __mmask16 keep = _mm512_mask_cmp_ps_mask(live, y, cutoff, _CMP_GE_OQ);
-    y = _mm512_max_ps(y, cutoff);
+    y = _mm512_min_ps(_mm512_max_ps(y, cutoff), _mm512_set1_ps(NUC_EXP_CEILING));
     const __m512 t = _mm512_fmadd_ps(y, _mm512_set1_ps(NUC_LOG2E), magic);
     const __m512 k = _mm512_sub_ps(t, magic);
     __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-NUC_LN2_HI), y);
@@ -28,12 +28,20 @@ NUC_INLINE __m512 nuc_expw_avx512(__m512 y, __mmask16 live)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NUC_EXP_C2));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    /* t = 1.5 * 2^23 + k exactly, so its low mantissa bits hold k and (bits(t) + 127) << 23 is
-     * the scalar code's ((int32_t)k + 127) << 23 (the bits above 2^9 shift out): 2^k without
-     * a float-to-int conversion, and without scalef, which would add a multiply-port op. */
-    const __m512i e = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127)), 23);
-    return _mm512_maskz_mul_ps(keep, p, _mm512_castsi512_ps(e));
+    /* p * 2^k as an integer add of k to p's exponent field: the scalar multiply is exact (the
+     * product is normal, expw.h), so the bits are the same, and the add runs off the multiply
+     * ports, which bound the exp pass. t = 1.5 * 2^23 + k exactly, so its low mantissa bits
+     * hold k and bits(t) << 23 is k << 23 (the bits above shift out). */
+    const __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
+    return _mm512_castsi512_ps(_mm512_maskz_add_epi32(keep, _mm512_castps_si512(p), e));
+}
+
+/* The exp's argument (x - m) * inv_t. With unit (a constant at each call site: inv_t is 1) the
+ * multiply, which would change no bit, is left out: one op fewer on the multiply ports. */
+NUC_INLINE __m512 nuc_expw_arg_avx512(__m512 x, __m512 m, __m512 inv_t, int unit)
+{
+    const __m512 d = _mm512_sub_ps(x, m);
+    return unit ? d : _mm512_mul_ps(d, inv_t);
 }
 
 /* nuc_lane_fold: lane[j] += lane[j + h] for h = 8, 4, 2, 1. */

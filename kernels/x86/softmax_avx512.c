@@ -3,11 +3,11 @@
 #include "x86/expw_avx512.h"
 #include "x86/x86.h"
 
-/* The weights of 16 logits (lanes outside live read nothing and weigh +0). */
-NUC_INLINE __m512 weights16(const float *x, __m512 m, __m512 inv_t, __mmask16 live)
+/* The weights of 16 logits (lanes outside live read nothing and weigh +0); unit: inv_t is 1. */
+NUC_INLINE __m512 weights16(const float *x, __m512 m, __m512 inv_t, __mmask16 live, int unit)
 {
     const __m512 v = live == 0xffff ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(live, x);
-    return nuc_expw_avx512(_mm512_mul_ps(_mm512_sub_ps(v, m), inv_t), live);
+    return nuc_expw_avx512(nuc_expw_arg_avx512(v, m, inv_t, unit), live);
 }
 
 /* The pass state: the constants, the list so far, the total. */
@@ -31,15 +31,15 @@ NUC_INLINE void list_block(pass *p, const float *w, size_t start)
     }
 }
 
-/* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand is a
- * constant at every call site, so each gets its own loop. The candidate test is one max per
+/* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand and
+ * unit are constants at every call site, so each gets its own loop. The candidate test is one max per
  * vector, and a block is listed only if its max reaches lo: cheaper on the exp's busy ports than
  * a compare, a mask test and a branch per vector (measured: equal on rows with few candidates,
  * up to 2 us faster at n = 128256 with many). The list stops at the first block boundary where
  * it holds more than cap (its use is over): the rest of the row, say all of a flat one, costs
  * what the plain pass costs. Returns where it stopped. */
 NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t start,
-                         size_t end, int with_cand)
+                         size_t end, int with_cand, int unit)
 {
     for (; start < end; start += NUC_BLOCK) {
         if (with_cand && p->nc > p->cap)
@@ -47,7 +47,7 @@ NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t 
         __m512 acc = _mm512_setzero_ps(), top = _mm512_setzero_ps();
         for (size_t i = start; i < start + NUC_BLOCK; i += 64) {
             for (size_t j = i; j < i + 64; j += 16) { /* unrolled by 4 */
-                const __m512 v = weights16(x + j, p->m, p->inv_t, 0xffff);
+                const __m512 v = weights16(x + j, p->m, p->inv_t, 0xffff, unit);
                 _mm512_storeu_ps(w + j, v);
                 acc = _mm512_add_ps(acc, v);
                 if (with_cand)
@@ -65,12 +65,12 @@ NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t 
 
 /* The last, partial block [start, n). */
 NUC_INLINE void last_block(pass *p, const float *x, size_t n, float *w, float *bsum,
-                           size_t start, int with_cand)
+                           size_t start, int with_cand, int unit)
 {
     __m512 acc = _mm512_setzero_ps();
     for (size_t i = start; i < n; i += 16) {
         const __mmask16 live = nuc_below_mask16(i, n);
-        const __m512 v = weights16(x + i, p->m, p->inv_t, live);
+        const __m512 v = weights16(x + i, p->m, p->inv_t, live, unit);
         _mm512_mask_storeu_ps(w + i, live, v);
         acc = _mm512_add_ps(acc, v); /* +0 in the lanes past n */
         if (with_cand) {
@@ -86,22 +86,31 @@ NUC_INLINE void last_block(pass *p, const float *x, size_t n, float *w, float *b
     p->total += s;
 }
 
-double nuc_exp_sum_avx512(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
-                          float lo, size_t cap, uint32_t *cand, size_t *ncand)
+/* The pass, once for inv_t = 1 (unit) and once for any other. */
+NUC_INLINE double exp_pass(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
+                           float lo, size_t cap, uint32_t *cand, size_t *ncand, int unit)
 {
     pass p = {_mm512_set1_ps(m), _mm512_set1_ps(inv_t), _mm512_set1_ps(lo), cand, 0, cap, 0.0};
     const size_t full = n - n % NUC_BLOCK;
     size_t start = 0;
     if (lo > 0.0f)
-        start = blocks(&p, x, w, bsum, 0, full, 1);
-    blocks(&p, x, w, bsum, start, full, 0);
+        start = blocks(&p, x, w, bsum, 0, full, 1, unit);
+    blocks(&p, x, w, bsum, start, full, 0, unit);
     if (full < n) {
         if (lo > 0.0f && p.nc <= cap)
-            last_block(&p, x, n, w, bsum, full, 1);
+            last_block(&p, x, n, w, bsum, full, 1, unit);
         else
-            last_block(&p, x, n, w, bsum, full, 0);
+            last_block(&p, x, n, w, bsum, full, 0, unit);
     }
     if (lo > 0.0f)
         *ncand = p.nc > cap ? cap + 1 : p.nc;
     return p.total;
+}
+
+double nuc_exp_sum_avx512(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
+                          float lo, size_t cap, uint32_t *cand, size_t *ncand)
+{
+    if (inv_t == 1.0f)
+        return exp_pass(x, n, m, inv_t, w, bsum, lo, cap, cand, ncand, 1);
+    return exp_pass(x, n, m, inv_t, w, bsum, lo, cap, cand, ncand, 0);
 }

@@ -53,25 +53,30 @@ NUC_INLINE float kept_block(const float *w, size_t start, size_t end, __m512 thr
     return nuc_lane_fold_avx512(acc);
 }
 
-/* Two whole blocks from start, both on one side of tie_end, side by side: two independent add
- * chains (the 16 dependent adds of one block alone leave the adders idle). */
-NUC_INLINE void kept_block_pair(const float *w, size_t start, __m512 thr, nuc_tie_region rg,
-                                __m512i *cnt, float *s0, float *s1)
+/* KEPT_WAYS whole blocks from start, all on one side of tie_end, side by side: independent add
+ * and count chains (the 16 dependent masked adds of one block alone leave the adders idle; two
+ * blocks still left half of them idle, at 1.5 cycles a vector). */
+enum { KEPT_WAYS = 4 };
+NUC_INLINE void kept_blocks(const float *w, size_t start, __m512 thr, nuc_tie_region rg,
+                            __m512i *cnt, float s[KEPT_WAYS])
 {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512i c1 = _mm512_setzero_si512();
-    for (size_t i = start; i < start + NUC_BLOCK; i += 16) {
-        const __m512 v0 = _mm512_loadu_ps(w + i), v1 = _mm512_loadu_ps(w + i + NUC_BLOCK);
-        const __mmask16 k0 = kept16(v0, thr, rg, 0, 0, 0xffff);
-        const __mmask16 k1 = kept16(v1, thr, rg, 0, 0, 0xffff);
-        a0 = _mm512_mask_add_ps(a0, k0, a0, v0);
-        a1 = _mm512_mask_add_ps(a1, k1, a1, v1);
-        *cnt = _mm512_mask_sub_epi32(*cnt, k0, *cnt, _mm512_set1_epi32(-1));
-        c1 = _mm512_mask_sub_epi32(c1, k1, c1, _mm512_set1_epi32(-1));
+    __m512 acc[KEPT_WAYS];
+    __m512i c[KEPT_WAYS];
+    for (int b = 0; b < KEPT_WAYS; b++) {
+        acc[b] = _mm512_setzero_ps();
+        c[b] = _mm512_setzero_si512();
     }
-    *cnt = _mm512_add_epi32(*cnt, c1);
-    *s0 = nuc_lane_fold_avx512(a0);
-    *s1 = nuc_lane_fold_avx512(a1);
+    for (size_t i = start; i < start + NUC_BLOCK; i += 16)
+        for (int b = 0; b < KEPT_WAYS; b++) {
+            const __m512 v = _mm512_loadu_ps(w + i + b * NUC_BLOCK);
+            const __mmask16 k = kept16(v, thr, rg, 0, 0, 0xffff);
+            acc[b] = _mm512_mask_add_ps(acc[b], k, acc[b], v);
+            c[b] = _mm512_mask_sub_epi32(c[b], k, c[b], _mm512_set1_epi32(-1));
+        }
+    for (int b = 0; b < KEPT_WAYS; b++) {
+        *cnt = _mm512_add_epi32(*cnt, c[b]);
+        s[b] = nuc_lane_fold_avx512(acc[b]);
+    }
 }
 
 double nuc_kept_sum_avx512(const float *w, size_t n, float thr, size_t tie_end, float *bsum,
@@ -81,20 +86,20 @@ double nuc_kept_sum_avx512(const float *w, size_t n, float thr, size_t tie_end, 
     __m512i cnt = _mm512_setzero_si512();
     double total = 0.0;
     size_t start = 0;
-    for (; start + 2 * NUC_BLOCK <= n; start += 2 * NUC_BLOCK) {
-        float s0, s1;
+    for (; start + KEPT_WAYS * NUC_BLOCK <= n; start += KEPT_WAYS * NUC_BLOCK) {
+        float s[KEPT_WAYS];
         if (tie_end <= start)
-            kept_block_pair(w, start, vt, NUC_TIE_ABOVE, &cnt, &s0, &s1);
-        else if (tie_end >= start + 2 * NUC_BLOCK)
-            kept_block_pair(w, start, vt, NUC_TIE_BELOW, &cnt, &s0, &s1);
-        else {
-            s0 = kept_block(w, start, start + NUC_BLOCK, vt, tie_end, &cnt);
-            s1 = kept_block(w, start + NUC_BLOCK, start + 2 * NUC_BLOCK, vt, tie_end, &cnt);
+            kept_blocks(w, start, vt, NUC_TIE_ABOVE, &cnt, s);
+        else if (tie_end >= start + KEPT_WAYS * NUC_BLOCK)
+            kept_blocks(w, start, vt, NUC_TIE_BELOW, &cnt, s);
+        else
+            for (int b = 0; b < KEPT_WAYS; b++)
+                s[b] = kept_block(w, start + b * NUC_BLOCK, start + (b + 1) * NUC_BLOCK, vt,
+                                  tie_end, &cnt);
+        for (int b = 0; b < KEPT_WAYS; b++) {
+            bsum[start / NUC_BLOCK + b] = s[b];
+            total += s[b];
         }
-        bsum[start / NUC_BLOCK] = s0;
-        bsum[start / NUC_BLOCK + 1] = s1;
-        total += s0;
-        total += s1;
     }
     for (; start < n; start += NUC_BLOCK) {
         const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
