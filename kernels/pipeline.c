@@ -826,18 +826,78 @@ static int filter_row(nuc_sampler *s, const nuc_kernels *kt, row_in x, size_t n,
 /* Inverse CDF in token order: the first kept token whose prefix sum exceeds u * M. Block sums
  * are carried in double; inside the chosen block the prefix is added in float, token by token.
  * Where the two orders round apart and no token crosses, the block's last kept token is taken.
- * Lazy rows get their block sums DRAW_BLOCKS at a time, as the walk reaches them. */
+ * Lazy rows get their block sums DRAW_BLOCKS at a time, as the walk reaches them, and for
+ * u > 1/2 the walk comes from the row's end: the prefix before a block is then M less the kept
+ * mass from it on (rounding apart by far less than the sampling margin), and the walk sums a
+ * quarter of the row on average, not half (flat row at n = 128256: 3 us -> 1.6 us). */
 #define DRAW_BLOCKS 16
+
+/* The kept sums of the DRAW_BLOCKS blocks from blk (fewer at the row's end) into r->bsum. */
+static void sum_blocks(const row *r, size_t blk)
+{
+    const size_t start = blk * NUC_BLOCK, ties = r->keep.tie_end;
+    const size_t len =
+        r->n - start < DRAW_BLOCKS * NUC_BLOCK ? r->n - start : DRAW_BLOCKS * NUC_BLOCK;
+    size_t count;
+    r->kt->kept_sum(r->w + start, len, r->keep.thr, ties > start ? ties - start : 0,
+                    r->bsum + blk, &count);
+}
+
+/* The block the walk from the front crosses target in, *run receiving the kept mass before
+ * it; or, where rounding leaves target uncrossed, the last block with kept mass (returns nb). */
+static size_t walk_from_front(const row *r, double target, double *run, size_t *last_with_mass)
+{
+    const size_t nb = NUC_NBLOCKS(r->n);
+    size_t blk = 0, summed = r->lazy ? 0 : nb;
+    *run = 0.0;
+    *last_with_mass = 0;
+    for (; blk < nb; blk++) {
+        if (blk == summed) {
+            sum_blocks(r, blk);
+            summed = blk + DRAW_BLOCKS;
+        }
+        if (*run + r->bsum[blk] > target)
+            return blk;
+        if (r->bsum[blk] > 0.0f)
+            *last_with_mass = blk;
+        *run += r->bsum[blk];
+    }
+    return nb;
+}
+
+/* The same from the row's end: the highest block with kept mass whose prefix, M less the mass
+ * from it on, is at most target (the first block with mass if rounding leaves none). */
+static size_t walk_from_back(const row *r, double target, double *run)
+{
+    const size_t nb = NUC_NBLOCKS(r->n);
+    double from = 0.0; /* the kept mass of the blocks from blk on */
+    size_t first_with_mass = nb;
+    for (size_t blk = nb; blk-- > 0;) {
+        if (blk % DRAW_BLOCKS == DRAW_BLOCKS - 1 || blk == nb - 1)
+            sum_blocks(r, blk - blk % DRAW_BLOCKS);
+        if (!(r->bsum[blk] > 0.0f))
+            continue;
+        from += r->bsum[blk];
+        first_with_mass = blk;
+        if (r->mass - from <= target) {
+            *run = r->mass - from;
+            return blk;
+        }
+    }
+    *run = r->mass - from;
+    return first_with_mass;
+}
+
 static uint32_t draw(const row *r, double u)
 {
     const double target = u * r->mass;
     const float *w = r->w;
-    double run = 0.0;
     if (r->constant) { /* weights 1: the walk's sums are the counts themselves */
         const double i = floor(target);
         return (uint32_t)(i < r->mass - 1.0 ? i : r->mass - 1.0);
     }
     if (r->list) {
+        double run = 0.0;
         for (size_t j = 0; j < r->len;) {
             const size_t blk = r->list[j] / NUC_BLOCK;
             size_t end = j;
@@ -858,23 +918,12 @@ static uint32_t draw(const row *r, double u)
         return r->list[r->len - 1];
     }
     const size_t nb = NUC_NBLOCKS(r->n);
-    size_t blk = 0, last_with_mass = 0, summed = r->lazy ? 0 : nb;
-    for (; blk < nb; blk++) {
-        if (blk == summed) { /* the kept sums of the next DRAW_BLOCKS blocks */
-            const size_t start = blk * NUC_BLOCK, ties = r->keep.tie_end;
-            const size_t len = r->n - start < DRAW_BLOCKS * NUC_BLOCK ? r->n - start
-                                                                       : DRAW_BLOCKS * NUC_BLOCK;
-            size_t count;
-            r->kt->kept_sum(w + start, len, r->keep.thr, ties > start ? ties - start : 0,
-                            r->bsum + blk, &count);
-            summed = blk + NUC_NBLOCKS(len);
-        }
-        if (run + r->bsum[blk] > target)
-            break;
-        if (r->bsum[blk] > 0.0f)
-            last_with_mass = blk;
-        run += r->bsum[blk];
-    }
+    double run;
+    size_t blk, last_with_mass = 0;
+    if (r->lazy && u > 0.5)
+        blk = walk_from_back(r, target, &run);
+    else
+        blk = walk_from_front(r, target, &run, &last_with_mass);
     const int crossed = blk < nb;
     if (!crossed)
         blk = last_with_mass;
