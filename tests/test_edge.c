@@ -950,6 +950,39 @@ START_TEST(top_p_among_tie_groups_and_long_lists)
 }
 END_TEST
 
+/* Flat rows whose strided sample misleads the top-p bracket: the tokens it reads (one in 64
+ * from the 32nd, at these lengths) are moved, so the first band misses the cut, above it or
+ * below, and the next band is placed on the cut's side from the exact mass the miss showed.
+ * Samples moved far off (-60: they weigh nothing; +5: a tie group at the max) leave the sample
+ * nothing to offer on that side, and every weight there is cut. */
+START_TEST(top_p_when_the_sample_misleads)
+{
+    ut_fails f = {0};
+    const size_t n = quick() ? QUICK_BIG_N : 131072;
+    static const float moves[] = {0.25f, 0.5f, -0.25f, -0.5f, -60.0f};
+    static const float top_ps[] = {0.3f, 0.7f, 0.9f, 0.97f};
+    float *x = row_buf(n);
+    UT_FOR_EACH_ISA(isa)
+    for (size_t mv = 0; mv <= sizeof moves / sizeof *moves; mv++) {
+        gen_logits(GEN_FLAT, n, 29, x);
+        for (size_t i = 32; i < n; i += 64)
+            x[i] = mv < sizeof moves / sizeof *moves ? x[i] + moves[mv] : 5.0f;
+        for (size_t k = 0; k < sizeof top_ps / sizeof *top_ps; k++) {
+            const nuc_params params = P(1, 0, top_ps[k], 0), *p = &params;
+            char what[48];
+            if (mv < sizeof moves / sizeof *moves)
+                snprintf(what, sizeof what, "samples moved by %g", (double)moves[mv]);
+            else
+                snprintf(what, sizeof what, "samples set to 5 (the max)");
+            ctx c = {&f, isa, what, 1};
+            check_row(&c, x, n, p, NUC_OK);
+        }
+    }
+    free(x);
+    UT_ASSERT_NO_FAILS(&f);
+}
+END_TEST
+
 START_TEST(nonfinite_positions)
 {
     ut_fails f = {0};
@@ -1146,6 +1179,7 @@ int main(void)
         {"top_k_inside_a_tie_at_the_max", top_k_inside_a_tie_at_the_max},
         {"top_k_inside_a_weight_shared_by_two_logits", top_k_inside_a_weight_shared_by_two_logits},
         {"top_p_among_tie_groups_and_long_lists", top_p_among_tie_groups_and_long_lists},
+        {"top_p_when_the_sample_misleads", top_p_when_the_sample_misleads},
         {"nonfinite_positions", nonfinite_positions},
         {"all_masked_and_last_only", all_masked_and_last_only},
         {"parameter_domains", parameter_domains},
