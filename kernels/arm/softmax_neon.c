@@ -29,17 +29,22 @@ static inline float32x4_t nuc_expw_neon(float32x4_t y)
     p = vfmaq_f32(vdupq_n_f32(NUC_EXP_C2), p, r);
     p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
     p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-    /* 2^k: (k + 127) << 23 in 32-bit integers, as the scalar code builds it. */
-    const int32_t bias = 127;
-    const uint32x4_t e = vreinterpretq_u32_s32(vaddq_s32(vcvtq_s32_f32(k), vdupq_n_s32(bias)));
-    const float32x4_t scale = vreinterpretq_f32_u32(vshlq_n_u32(e, 23));
-    const float32x4_t v = vmulq_f32(p, scale);
-    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), live));
+    /* p * 2^k as an integer add of k to p's exponent field: the scalar multiply is exact (the
+     * product is normal, expw.h), so the bits are the same, with no float multiply and no
+     * float-to-int conversion. t = 1.5 * 2^23 + k exactly, so its low mantissa bits hold k and
+     * bits(t) << 23 is k << 23 (the bits above shift out). */
+    const uint32x4_t e = vshlq_n_u32(vreinterpretq_u32_f32(t), 23);
+    const uint32x4_t v = vaddq_u32(vreinterpretq_u32_f32(p), e);
+    return vreinterpretq_f32_u32(vandq_u32(v, live));
 }
 
-static inline float32x4_t nuc_weight4(const float *x, float32x4_t m, float32x4_t inv_t)
+/* The weights of the four logits at x; unit (a constant at each call site: inv_t is 1) leaves
+ * out the multiply by inv_t, which would change no bit. */
+static inline float32x4_t nuc_weight4(const float *x, float32x4_t m, float32x4_t inv_t,
+                                      const int unit)
 {
-    return nuc_expw_neon(vmulq_f32(vsubq_f32(vld1q_f32(x), m), inv_t));
+    const float32x4_t d = vsubq_f32(vld1q_f32(x), m);
+    return nuc_expw_neon(unit ? d : vmulq_f32(d, inv_t));
 }
 
 #if defined(__GNUC__)
@@ -48,10 +53,12 @@ static inline float32x4_t nuc_weight4(const float *x, float32x4_t m, float32x4_t
 #define NUC_ALWAYS_INLINE inline
 #endif
 
-/* The pass, specialised on want (candidates wanted) so the plain pass carries no compress. */
+/* The pass, specialised on want (candidates wanted) so the plain pass carries no compress, and
+ * on unit (inv_t is 1). */
 static NUC_ALWAYS_INLINE double nuc_exp_pass(const float *x, size_t n, float m, float inv_t,
                                              float *w, float *bsum, float lo, size_t cap,
-                                             uint32_t *cand, size_t *ncand, const int want)
+                                             uint32_t *cand, size_t *ncand, const int want,
+                                             const int unit)
 {
     const float32x4_t vm = vdupq_n_f32(m), vt = vdupq_n_f32(inv_t), vlo = vdupq_n_f32(lo);
     nuc_stage st;
@@ -62,10 +69,10 @@ static NUC_ALWAYS_INLINE double nuc_exp_pass(const float *x, size_t n, float m, 
         const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
         float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 16 <= end; i += 16) {
-            const float32x4_t w0 = nuc_weight4(x + i, vm, vt);
-            const float32x4_t w1 = nuc_weight4(x + i + 4, vm, vt);
-            const float32x4_t w2 = nuc_weight4(x + i + 8, vm, vt);
-            const float32x4_t w3 = nuc_weight4(x + i + 12, vm, vt);
+            const float32x4_t w0 = nuc_weight4(x + i, vm, vt, unit);
+            const float32x4_t w1 = nuc_weight4(x + i + 4, vm, vt, unit);
+            const float32x4_t w2 = nuc_weight4(x + i + 8, vm, vt, unit);
+            const float32x4_t w3 = nuc_weight4(x + i + 12, vm, vt, unit);
             vst1q_f32(w + i, w0);
             vst1q_f32(w + i + 4, w1);
             vst1q_f32(w + i + 8, w2);
@@ -89,7 +96,7 @@ static NUC_ALWAYS_INLINE double nuc_exp_pass(const float *x, size_t n, float m, 
             float32x4_t wv[4];
             for (size_t g = 0; g < 4; g++) {
                 const uint32x4_t in = nuc_lanes_below(first + 4 * (uint32_t)g, stop);
-                const float32x4_t v = nuc_weight4(xb + 4 * g, vm, vt);
+                const float32x4_t v = nuc_weight4(xb + 4 * g, vm, vt, unit);
                 wv[g] = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), in));
                 vst1q_f32(wb + 4 * g, wv[g]);
             }
@@ -117,7 +124,10 @@ static NUC_ALWAYS_INLINE double nuc_exp_pass(const float *x, size_t n, float m, 
 double nuc_exp_sum_neon(const float *x, size_t n, float m, float inv_t, float *w, float *bsum,
                         float lo, size_t cap, uint32_t *cand, size_t *ncand)
 {
+    const int unit = inv_t == 1.0f;
     if (lo > 0.0f)
-        return nuc_exp_pass(x, n, m, inv_t, w, bsum, lo, cap, cand, ncand, 1);
-    return nuc_exp_pass(x, n, m, inv_t, w, bsum, lo, 0, cand, ncand, 0);
+        return unit ? nuc_exp_pass(x, n, m, inv_t, w, bsum, lo, cap, cand, ncand, 1, 1)
+                    : nuc_exp_pass(x, n, m, inv_t, w, bsum, lo, cap, cand, ncand, 1, 0);
+    return unit ? nuc_exp_pass(x, n, m, inv_t, w, bsum, lo, 0, cand, ncand, 0, 1)
+                : nuc_exp_pass(x, n, m, inv_t, w, bsum, lo, 0, cand, ncand, 0, 0);
 }
