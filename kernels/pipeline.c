@@ -400,7 +400,8 @@ static band weights_in(nuc_sampler *s, const nuc_kernels *kt, size_t n, float lo
  * before the cut is looked for among every weight on that side. */
 #define BAND_RETRIES 2
 
-/* The mass of the sampled weights above v, in four running sums (an estimate, order free). */
+/* The mass of the sampled weights above v, in four running sums: it only places a band, so the
+ * order of its adds does not matter. */
 static double sample_above(const float *smp, size_t m, float v)
 {
     double part[4] = {0.0, 0.0, 0.0, 0.0};
@@ -465,6 +466,7 @@ static keep top_p_bracketed(nuc_sampler *s, const nuc_kernels *kt, size_t n, dou
             if (from_lo > target) { /* a short band, or a rounding miss of the narrower one */
                 cut = nuc_radix_cut(NULL, s->vals, br.len, br.lo, br.hi, NUC_CUT_MASS, 0, target,
                                     br.above);
+                side = 0;
                 break;
             }
             side = -1; /* the cut lies below the band */
