@@ -10,8 +10,8 @@
 #include "arm/neon_util.h"
 
 /* nuc_exp_weight on four lanes: evaluated on y clamped to [cutoff, ceiling] so every lane runs
- * the same instructions, then +0 where !(y >= cutoff) (which also catches NaN and -inf). Each vfmaq_f32
- * is one fmaf of the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
+ * the same instructions, then +0 where !(y >= cutoff) (which also catches NaN and -inf). Each
+ * vfmaq_f32 is one fmaf of the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
 static inline float32x4_t nuc_expw_neon(float32x4_t y)
 {
     const float32x4_t cutoff = vdupq_n_f32(NUC_EXP_CUTOFF);

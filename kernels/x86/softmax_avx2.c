@@ -38,12 +38,12 @@ NUC_INLINE void list_block(pass *p, const float *w, size_t start)
     }
 }
 
-/* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand and
- * unit are constants at every call site, so each gets its own loop. The candidate test is one max per
+/* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand and unit
+ * are constants at every call site, so each gets its own loop. The candidate test is one max per
  * vector, and a block is listed only if its max reaches lo (measured: no slower than a compare
  * and a mask test per vector, faster on rows with many candidates). The list stops at the first
- * block boundary where it holds more than cap (its use is over): the rest of the row, say all
- * of a flat one, costs what the plain pass costs. Returns where it stopped. */
+ * block boundary where it holds more than cap (its use is over): the rest of the row, say all of
+ * a flat one, costs what the plain pass costs. Returns where it stopped. */
 NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t start,
                          size_t end, int with_cand, int unit)
 {

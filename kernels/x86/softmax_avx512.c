@@ -31,8 +31,8 @@ NUC_INLINE void list_block(pass *p, const float *w, size_t start)
     }
 }
 
-/* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand and
- * unit are constants at every call site, so each gets its own loop. The candidate test is one max per
+/* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand and unit
+ * are constants at every call site, so each gets its own loop. The candidate test is one max per
  * vector, and a block is listed only if its max reaches lo: cheaper on the exp's busy ports than
  * a compare, a mask test and a branch per vector (measured: equal on rows with few candidates,
  * up to 2 us faster at n = 128256 with many). The list stops at the first block boundary where
