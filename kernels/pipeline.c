@@ -684,7 +684,9 @@ static uint32_t logit_key(float x)
  * reads their weight). The weight is monotone in the logit, so a few weights of logits near a
  * kept member bound its group at once: nearly always it holds one logit, or logits whose
  * probabilities agree within the contract's margin, where any order is right. */
-#define RANK_SPREAD 0.45e-6 /* half the 1e-6 rank margin, as a distance in logits over T */
+/* Just under half the 1e-6 rank margin, as a distance in logits over T: a group of three floats
+ * at logits in [4, 8) with T = 1 (two share the third's y by rounding) spans 0.954e-6. */
+#define RANK_SPREAD 0.49e-6
 
 static float weight_of(float x, float m, float inv_t)
 {
@@ -700,19 +702,39 @@ static float toward(float x, double d)
     return y;
 }
 
+/* The last logit from x towards dir (+-INFINITY) that still weighs v: x if the next float does
+ * not; NAN if GROUP_STEPS floats in a row do. */
+#define GROUP_STEPS 8
+static float group_end(float x, float v, float m, float inv_t, float dir)
+{
+    for (int i = 0; i < GROUP_STEPS; i++) {
+        const float y = nextafterf(x, dir);
+        if (weight_of(y, m, inv_t) != v)
+            return x;
+        x = y;
+    }
+    return NAN;
+}
+
 static keep rank_split_group(nuc_sampler *s, const nuc_kernels *kt, row_in in, size_t n,
                              float m, float inv_t, keep c)
 {
     if (!(c.thr > 0.0f) || c.tie_end >= n)
         return c; /* no group is split */
     const float v = c.thr, xb = logit_at(kt, in, c.tie_end - 1); /* a kept member */
-    if (weight_of(nextafterf(xb, INFINITY), m, inv_t) != v &&
-        weight_of(nextafterf(xb, -INFINITY), m, inv_t) != v)
+    const float xa = group_end(xb, v, m, inv_t, -INFINITY);
+    const float xz = group_end(xb, v, m, inv_t, INFINITY);
+    if (xa == xb && xz == xb)
         return c; /* one logit: index order is rank order */
+    /* Its logits lie within the margin of each other: the group's ends are a few floats apart
+     * (logits far from 0, whose spacing the window below may not hold: past 4 with T = 1), or
+     * floats inside the window around xb weigh otherwise. */
     const double spread = RANK_SPREAD / (double)inv_t;
+    if ((double)xz - (double)xa <= 2.0 * spread)
+        return c;
     if (weight_of(toward(xb, spread), m, inv_t) != v &&
         weight_of(toward(xb, -spread), m, inv_t) != v)
-        return c; /* its logits lie within the margin of each other */
+        return c;
     size_t g, n_kept = 0;
     kt->bracket(s->w, n, v, v, NULL, s->work, s->vals_out, &g);
     while (n_kept < g && s->work[n_kept] < c.tie_end)

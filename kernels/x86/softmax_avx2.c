@@ -39,11 +39,12 @@ NUC_INLINE void list_block(pass *p, const float *w, size_t start)
 }
 
 /* The whole blocks from start up to end (a multiple of NUC_BLOCK past start); with_cand and unit
- * are constants at every call site, so each gets its own loop. The candidate test is one max per
- * vector, and a block is listed only if its max reaches lo (measured: no slower than a compare
- * and a mask test per vector, faster on rows with many candidates). The list stops at the first
- * block boundary where it holds more than cap (its use is over): the rest of the row, say all of
- * a flat one, costs what the plain pass costs. Returns where it stopped. */
+ * are constants at every call site, so each gets its own loop. A block is listed only if a lane
+ * of its sum reaches lo: the weights are >= +0, so a lane's sum is at least each of its
+ * weights, and the test costs the loop nothing (a max per vector cost more; softmax_avx512.c).
+ * The list stops at the first block boundary where it holds more than cap (its use is over): the
+ * rest of the row, say all of a flat one, costs what the plain pass costs. Returns where it
+ * stopped. */
 NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t start,
                          size_t end, int with_cand, int unit)
 {
@@ -51,7 +52,6 @@ NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t 
         if (with_cand && p->nc > p->cap)
             break;
         __m256 acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps();
-        __m256 top_lo = _mm256_setzero_ps(), top_hi = _mm256_setzero_ps();
         for (size_t i = start; i < start + NUC_BLOCK; i += 32) {
             const __m256 a = weights8(x, w, i, p->m, p->inv_t, unit);
             const __m256 b = weights8(x, w, i + 8, p->m, p->inv_t, unit);
@@ -59,12 +59,8 @@ NUC_INLINE size_t blocks(pass *p, const float *x, float *w, float *bsum, size_t 
             const __m256 d = weights8(x, w, i + 24, p->m, p->inv_t, unit);
             acc_lo = _mm256_add_ps(_mm256_add_ps(acc_lo, a), c);
             acc_hi = _mm256_add_ps(_mm256_add_ps(acc_hi, b), d);
-            if (with_cand) { /* vmaxps returns top when the weight is a NaN */
-                top_lo = _mm256_max_ps(c, _mm256_max_ps(a, top_lo));
-                top_hi = _mm256_max_ps(d, _mm256_max_ps(b, top_hi));
-            }
         }
-        if (with_cand && cand8(_mm256_max_ps(top_lo, top_hi), p->lo))
+        if (with_cand && cand8(_mm256_max_ps(acc_lo, acc_hi), p->lo))
             list_block(p, w, start);
         const float s = nuc_lane_fold_avx2(acc_lo, acc_hi);
         bsum[start / NUC_BLOCK] = s;

@@ -222,12 +222,17 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
     double total = 0.0;
     size_t c = 0, start = 0;
     /* Four blocks side by side: four independent add chains (one block's 16 dependent masked
-     * adds alone leave the adders idle). The lanes of the first block are listed as found,
-     * those of the other three from their masks afterwards, to keep the list ascending. */
+     * adds alone leave the adders idle). Each block lists its lanes as found, the first one
+     * straight into vals, the other three into staging lists appended after it at the group's
+     * end, which keeps the list ascending. (Keeping the other three blocks' masks and listing
+     * from them afterwards took 3 us more on a flat row at n = 128256: a second, unpredictable
+     * branch per vector.) */
     enum { VECS = NUC_BLOCK / 16, WAYS = 4 };
+    float stage_vals[WAYS - 1][NUC_BLOCK];
+    uint32_t stage_idx[WAYS - 1][NUC_BLOCK];
     for (; start + WAYS * NUC_BLOCK <= n; start += WAYS * NUC_BLOCK) {
         __m512 acc[WAYS];
-        __mmask16 later[WAYS - 1][VECS];
+        size_t staged[WAYS - 1] = {0};
         for (int b = 0; b < WAYS; b++)
             acc[b] = _mm512_setzero_ps();
         for (size_t v = 0; v < VECS; v++) {
@@ -236,16 +241,25 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
             const __mmask16 k = bracket16(x, vlo, vhi, positive, base, span, &acc[0], 0xffff);
             if (k)
                 c = list16(idx, vals, c, i, x, k, 1);
-            for (int b = 1; b < WAYS; b++)
-                later[b - 1][v] = bracket16(_mm512_loadu_ps(w + i + b * NUC_BLOCK), vlo, vhi,
-                                            positive, base, span, &acc[b], 0xffff);
+            for (int b = 1; b < WAYS; b++) {
+                const __m512 y = _mm512_loadu_ps(w + i + b * NUC_BLOCK);
+                const __mmask16 kb =
+                    bracket16(y, vlo, vhi, positive, base, span, &acc[b], 0xffff);
+                if (kb)
+                    staged[b - 1] = list16(idx ? stage_idx[b - 1] : NULL, stage_vals[b - 1],
+                                           staged[b - 1], i + b * NUC_BLOCK, y, kb, 1);
+            }
         }
-        for (int b = 1; b < WAYS; b++)
-            for (size_t v = 0; v < VECS; v++)
-                if (later[b - 1][v]) {
-                    const size_t i = start + b * NUC_BLOCK + 16 * v;
-                    c = list16(idx, vals, c, i, _mm512_loadu_ps(w + i), later[b - 1][v], 1);
-                }
+        /* Whole vectors: the slots past the count are scratch, and c + a rounded-up stage
+         * stays within the group's own elements. */
+        for (int b = 0; b < WAYS - 1; b++) {
+            for (size_t j = 0; j < staged[b]; j += 16) {
+                _mm512_storeu_ps(vals + c + j, _mm512_loadu_ps(stage_vals[b] + j));
+                if (idx)
+                    _mm512_storeu_si512(idx + c + j, _mm512_loadu_si512(stage_idx[b] + j));
+            }
+            c += staged[b];
+        }
         for (int b = 0; b < WAYS; b++) {
             const float s = nuc_lane_fold_avx512(acc[b]);
             bsum[start / NUC_BLOCK + b] = s;
@@ -274,8 +288,9 @@ double nuc_bracket_avx512(const float *w, size_t n, float lo, float hi, float *b
                           uint32_t *idx, float *vals, size_t *count)
 {
     if (bsum) {
-        if (lo > 0.0f && lo <= hi)
-            return bracket_sums(w, n, lo, hi, bsum, idx, vals, count, 1);
+        if (lo > 0.0f && lo <= hi) /* the pipeline's case, without indices: its own copy */
+            return idx ? bracket_sums(w, n, lo, hi, bsum, idx, vals, count, 1)
+                       : bracket_sums(w, n, lo, hi, bsum, NULL, vals, count, 1);
         /* A NaN hi holds nothing and has nothing above it: a NaN lo too makes the bracket test
          * (w >= lo, not w > hi) empty as well. */
         return bracket_sums(w, n, hi != hi ? hi : lo, hi, bsum, idx, vals, count, 0);
