@@ -227,9 +227,16 @@ static void sample_band(const float *smp, size_t m, const nuc_hist *h, double re
      * each. */
     float b_hi = *hi, b_lo = *lo, at_lo = 1.0f, at_hi = 0.0f;
     size_t n_lo = 0, n_hi = 0;
+    /* Buckets d_lo..d_hi (d_lo < 0: all below d_at), the few samples the tests below can
+     * take: one unsigned compare passes over the rest. */
+    const uint32_t d_first = d_lo < 0 ? 0 : (uint32_t)d_lo;
+    const uint32_t d_span = (uint32_t)(d_hi < 0 ? d_at : d_hi) - d_first;
     for (size_t j = 0; j < m; j++) {
         const float v = smp[j];
-        const int d = (int)((nuc_f32_bits(v) - h->base) >> h->shift);
+        const uint32_t dj = (nuc_f32_bits(v) - h->base) >> h->shift;
+        if (dj - d_first > d_span)
+            continue;
+        const int d = (int)dj;
         if (d == d_hi && v > b_hi)
             b_hi = v;
         if ((d == d_lo || d_lo < 0) && v < b_lo)

@@ -9,31 +9,38 @@
 #include "arm/neon_intrin.h"
 #include "arm/neon_util.h"
 
-/* nuc_exp_weight on four lanes: evaluated on y clamped to [cutoff, ceiling] so every lane runs
- * the same instructions, then +0 where !(y >= cutoff) (which also catches NaN and -inf). Each
- * vfmaq_f32 is one fmaf of the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
+/* nuc_exp_weight on four lanes: +0 where !(y >= cutoff) (the scalar branch; NaN and -inf
+ * too), so only the ceiling is clamped and every lane runs the same instructions; a lane below
+ * the cutoff computes garbage that the mask drops, none of it subnormal (the float steps stay
+ * far from 2^-126, and the exponent is built by an integer add). Each vfmaq_f32 is one fmaf of
+ * the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
 static inline float32x4_t nuc_expw_neon(float32x4_t y)
 {
-    const float32x4_t cutoff = vdupq_n_f32(NUC_EXP_CUTOFF);
-    const uint32x4_t live = vcgeq_f32(y, cutoff);
-    y = vminq_f32(vmaxq_f32(y, cutoff), vdupq_n_f32(NUC_EXP_CEILING));
+    const uint32x4_t live = vcgeq_f32(y, vdupq_n_f32(NUC_EXP_CUTOFF));
+    y = vminq_f32(y, vdupq_n_f32(NUC_EXP_CEILING));
     const float32x4_t magic = vdupq_n_f32(NUC_ROUND_MAGIC);
-    const float32x4_t t = vfmaq_f32(magic, y, vdupq_n_f32(NUC_LOG2E));
+    const float32x4_t t = vfmaq_f32(magic, y, vdupq_n_f32(NUC_LOG2E_16));
     const float32x4_t k = vsubq_f32(t, magic);
-    float32x4_t r = vfmaq_f32(y, k, vdupq_n_f32(-NUC_LN2_HI));
-    r = vfmaq_f32(r, k, vdupq_n_f32(-NUC_LN2_LO));
-    float32x4_t p = vdupq_n_f32(NUC_EXP_C6);
-    p = vfmaq_f32(vdupq_n_f32(NUC_EXP_C5), p, r);
-    p = vfmaq_f32(vdupq_n_f32(NUC_EXP_C4), p, r);
-    p = vfmaq_f32(vdupq_n_f32(NUC_EXP_C3), p, r);
-    p = vfmaq_f32(vdupq_n_f32(NUC_EXP_C2), p, r);
+    float32x4_t r = vfmaq_f32(y, k, vdupq_n_f32(-NUC_LN2_16_HI));
+    r = vfmaq_f32(r, k, vdupq_n_f32(-NUC_LN2_16_LO));
+    float32x4_t p = vfmaq_f32(vdupq_n_f32(NUC_EXP_C2), vdupq_n_f32(NUC_EXP_C3), r);
     p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
     p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-    /* p * 2^k as an integer add of k to p's exponent field: the scalar multiply is exact (the
-     * product is normal, expw.h), so the bits are the same, with no float multiply and no
-     * float-to-int conversion. t = 1.5 * 2^23 + k exactly, so its low mantissa bits hold k and
-     * bits(t) << 23 is k << 23 (the bits above shift out). */
-    const uint32x4_t e = vshlq_n_u32(vreinterpretq_u32_f32(t), 23);
+    /* t = 1.5 * 2^23 + K exactly, so t's low mantissa bits hold K in two's complement and
+     * j = K & 15. The table's 64 bytes are read by byte indices 4j .. 4j + 3 in each lane. */
+    const uint32x4_t tb = vreinterpretq_u32_f32(t);
+    const uint32x4_t at = vmlaq_n_u32(vdupq_n_u32(0x03020100u), vandq_u32(tb, vdupq_n_u32(15)),
+                                      0x04040404u);
+    const uint8x16x4_t table = {{vld1q_u8((const uint8_t *)nuc_exp_table),
+                                 vld1q_u8((const uint8_t *)nuc_exp_table + 16),
+                                 vld1q_u8((const uint8_t *)nuc_exp_table + 32),
+                                 vld1q_u8((const uint8_t *)nuc_exp_table + 48)}};
+    p = vmulq_f32(p, vreinterpretq_f32_u8(vqtbl4q_u8(table, vreinterpretq_u8_u32(at))));
+    /* times 2^k as an integer add of k to the exponent field: the scalar multiply is exact
+     * (the product is normal, expw.h), so the bits are the same, with no float multiply and no
+     * float-to-int conversion. K << 19 is k << 23 plus j in bits 19-22, which the mask clears
+     * (the bits of 1.5 * 2^23 above K shift out). */
+    const uint32x4_t e = vandq_u32(vshlq_n_u32(tb, 19), vdupq_n_u32(0xff800000u));
     const uint32x4_t v = vaddq_u32(vreinterpretq_u32_f32(p), e);
     return vreinterpretq_f32_u32(vandq_u32(v, live));
 }

@@ -9,31 +9,35 @@
 
 #define NUC_INLINE static inline __attribute__((always_inline))
 
-/* nuc_exp_weight on 8 lanes. The polynomial runs on y clamped to [cutoff, ceiling], so lanes
- * that the cutoff zeroes (and NaN or -inf ones) never reach a subnormal; the zeroing mask is
- * the scalar branch's !(y >= cutoff). */
+/* nuc_exp_weight on 8 lanes, +0 where !(y >= cutoff) (the scalar branch; NaN and -inf too).
+ * Only the ceiling is clamped: a lane below the cutoff computes garbage that the mask drops,
+ * none of it subnormal (the float steps stay far from 2^-126, and the exponent is built by an
+ * integer add). */
 NUC_INLINE __m256 nuc_expw_avx2(__m256 y)
 {
-    const __m256 cutoff = _mm256_set1_ps(NUC_EXP_CUTOFF);
     const __m256 magic = _mm256_set1_ps(NUC_ROUND_MAGIC);
-    const __m256 keep = _mm256_cmp_ps(y, cutoff, _CMP_GE_OQ);
-    y = _mm256_min_ps(_mm256_max_ps(y, cutoff), _mm256_set1_ps(NUC_EXP_CEILING));
-    const __m256 t = _mm256_fmadd_ps(y, _mm256_set1_ps(NUC_LOG2E), magic);
+    const __m256 keep = _mm256_cmp_ps(y, _mm256_set1_ps(NUC_EXP_CUTOFF), _CMP_GE_OQ);
+    y = _mm256_min_ps(y, _mm256_set1_ps(NUC_EXP_CEILING));
+    const __m256 t = _mm256_fmadd_ps(y, _mm256_set1_ps(NUC_LOG2E_16), magic);
     const __m256 k = _mm256_sub_ps(t, magic);
-    __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-NUC_LN2_HI), y);
-    r = _mm256_fmadd_ps(k, _mm256_set1_ps(-NUC_LN2_LO), r);
-    __m256 p = _mm256_set1_ps(NUC_EXP_C6);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NUC_EXP_C5));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NUC_EXP_C4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NUC_EXP_C3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NUC_EXP_C2));
+    __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-NUC_LN2_16_HI), y);
+    r = _mm256_fmadd_ps(k, _mm256_set1_ps(-NUC_LN2_16_LO), r);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(NUC_EXP_C3), r, _mm256_set1_ps(NUC_EXP_C2));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    /* p * 2^k as an integer add of k to p's exponent field: the scalar multiply is exact (the
-     * product is normal, expw.h), so the bits are the same, and the add runs off the multiply
-     * ports, which bound the exp pass. t = 1.5 * 2^23 + k exactly, so its low mantissa bits
-     * hold k and bits(t) << 23 is k << 23 (the bits above shift out). */
-    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
+    /* t = 1.5 * 2^23 + K exactly, so t's low mantissa bits hold K in two's complement. The
+     * table is two halves of 8 (vpermps reads an index's low three bits); j's bit 3, moved to
+     * the sign, picks the half. */
+    const __m256i tb = _mm256_castps_si256(t);
+    const __m256 lo = _mm256_permutevar8x32_ps(_mm256_load_ps(nuc_exp_table), tb);
+    const __m256 hi = _mm256_permutevar8x32_ps(_mm256_load_ps(nuc_exp_table + 8), tb);
+    p = _mm256_mul_ps(
+        p, _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(tb, 28))));
+    /* times 2^k as an integer add of k to the exponent field: the scalar multiply is exact
+     * (the product is normal, expw.h), so the bits are the same, and the add runs off the
+     * multiply ports. K << 19 is k << 23 plus j in bits 19-22, which the mask clears (the bits
+     * of 1.5 * 2^23 above K shift out). */
+    const __m256i e = _mm256_and_si256(_mm256_slli_epi32(tb, 19), _mm256_set1_epi32(-(1 << 23)));
     return _mm256_and_ps(_mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e)), keep);
 }
 

@@ -8,31 +8,32 @@
 
 #define NUC_INLINE static inline __attribute__((always_inline))
 
-/* nuc_exp_weight on 16 lanes, +0 where a lane is not live. The polynomial runs on y clamped to
- * [cutoff, ceiling], so lanes that the cutoff zeroes (and NaN or -inf ones) never reach a
- * subnormal; the zeroing mask is the scalar branch's !(y >= cutoff). */
+/* nuc_exp_weight on 16 lanes, +0 where a lane is not live or !(y >= cutoff) (the scalar
+ * branch; NaN and -inf too). Only the ceiling is clamped: a lane below the cutoff computes
+ * garbage that the mask drops, none of it subnormal (the float steps stay far from 2^-126, and
+ * the exponent is built by an integer add), which saves the clamp's op on a busy port. */
 NUC_INLINE __m512 nuc_expw_avx512(__m512 y, __mmask16 live)
 {
-    const __m512 cutoff = _mm512_set1_ps(NUC_EXP_CUTOFF);
     const __m512 magic = _mm512_set1_ps(NUC_ROUND_MAGIC);
-    const __mmask16 keep = _mm512_mask_cmp_ps_mask(live, y, cutoff, _CMP_GE_OQ);
-    y = _mm512_min_ps(_mm512_max_ps(y, cutoff), _mm512_set1_ps(NUC_EXP_CEILING));
-    const __m512 t = _mm512_fmadd_ps(y, _mm512_set1_ps(NUC_LOG2E), magic);
+    const __mmask16 keep =
+        _mm512_mask_cmp_ps_mask(live, y, _mm512_set1_ps(NUC_EXP_CUTOFF), _CMP_GE_OQ);
+    y = _mm512_min_ps(y, _mm512_set1_ps(NUC_EXP_CEILING));
+    const __m512 t = _mm512_fmadd_ps(y, _mm512_set1_ps(NUC_LOG2E_16), magic);
     const __m512 k = _mm512_sub_ps(t, magic);
-    __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-NUC_LN2_HI), y);
-    r = _mm512_fmadd_ps(k, _mm512_set1_ps(-NUC_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(NUC_EXP_C6);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NUC_EXP_C5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NUC_EXP_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NUC_EXP_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NUC_EXP_C2));
+    __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-NUC_LN2_16_HI), y);
+    r = _mm512_fmadd_ps(k, _mm512_set1_ps(-NUC_LN2_16_LO), r);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(NUC_EXP_C3), r, _mm512_set1_ps(NUC_EXP_C2));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    /* p * 2^k as an integer add of k to p's exponent field: the scalar multiply is exact (the
-     * product is normal, expw.h), so the bits are the same, and the add runs off the multiply
-     * ports, which bound the exp pass. t = 1.5 * 2^23 + k exactly, so its low mantissa bits
-     * hold k and bits(t) << 23 is k << 23 (the bits above shift out). */
-    const __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
+    /* t = 1.5 * 2^23 + K exactly, so t's low mantissa bits hold K in two's complement: the
+     * permute reads the table at its low four bits, j. */
+    const __m512i tb = _mm512_castps_si512(t);
+    p = _mm512_mul_ps(p, _mm512_permutexvar_ps(tb, _mm512_load_ps(nuc_exp_table)));
+    /* times 2^k as an integer add of k to the exponent field: the scalar multiply is exact
+     * (the product is normal, expw.h), so the bits are the same, and the add runs off the
+     * multiply ports. K << 19 is k << 23 plus j in bits 19-22, which the mask clears (the bits
+     * of 1.5 * 2^23 above K shift out). */
+    const __m512i e = _mm512_and_si512(_mm512_slli_epi32(tb, 19), _mm512_set1_epi32(-(1 << 23)));
     return _mm512_castsi512_ps(_mm512_maskz_add_epi32(keep, _mm512_castps_si512(p), e));
 }
 
