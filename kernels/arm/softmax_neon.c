@@ -10,14 +10,13 @@
 #include "arm/neon_util.h"
 
 /* nuc_exp_weight on four lanes: +0 where !(y >= cutoff) (the scalar branch; NaN and -inf
- * too), so only the ceiling is clamped and every lane runs the same instructions; a lane below
- * the cutoff computes garbage that the mask drops, none of it subnormal (the float steps stay
- * far from 2^-126, and the exponent is built by an integer add). Each vfmaq_f32 is one fmaf of
- * the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
+ * too), for y <= NUC_EXP_CEILING (kernels.h). Nothing is clamped and every lane runs the same
+ * instructions; a lane below the cutoff computes garbage that the mask drops, none of it
+ * subnormal (the float steps stay far from 2^-126, and the exponent is built by an integer
+ * add). Each vfmaq_f32 is one fmaf of the scalar code: vfmaq_f32(a, b, c) = fmaf(b, c, a). */
 static inline float32x4_t nuc_expw_neon(float32x4_t y)
 {
     const uint32x4_t live = vcgeq_f32(y, vdupq_n_f32(NUC_EXP_CUTOFF));
-    y = vminq_f32(y, vdupq_n_f32(NUC_EXP_CEILING));
     const float32x4_t magic = vdupq_n_f32(NUC_ROUND_MAGIC);
     const float32x4_t t = vfmaq_f32(magic, y, vdupq_n_f32(NUC_LOG2E_16));
     const float32x4_t k = vsubq_f32(t, magic);

@@ -33,10 +33,11 @@ static _Alignas(64) const float nuc_exp_table[16] = {
     0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
     0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};
 
-/* exp(y); +0 below NUC_EXP_CUTOFF (and for y = -inf and NaN), exp(NUC_EXP_CEILING) above the
- * ceiling. The pipeline's y is <= 0. The result is never subnormal: k = -126 needs
- * K >= -2008 (the cutoff) and K < -2000, so j >= 8 and p * 2^(j/16) >= 1.38; at the ceiling
- * K = 2031 (k = 126), so it stays finite. */
+/* exp(y); +0 below NUC_EXP_CUTOFF (and for y = -inf and NaN). y is at most NUC_EXP_CEILING
+ * (kernels.h); the clamp there only keeps a y past it from undefined behaviour here (the SIMD
+ * kernels' bits are defined up to the ceiling). The pipeline's y is <= 0. The result is never
+ * subnormal: k = -126 needs K >= -2008 (the cutoff) and K < -2000, so j >= 8 and
+ * p * 2^(j/16) >= 1.38; at the ceiling K = 2031 (k = 126), so it stays finite. */
 static inline float nuc_exp_weight(float y)
 {
     if (!(y >= NUC_EXP_CUTOFF))

@@ -9,15 +9,14 @@
 
 #define NUC_INLINE static inline __attribute__((always_inline))
 
-/* nuc_exp_weight on 8 lanes, +0 where !(y >= cutoff) (the scalar branch; NaN and -inf too).
- * Only the ceiling is clamped: a lane below the cutoff computes garbage that the mask drops,
- * none of it subnormal (the float steps stay far from 2^-126, and the exponent is built by an
- * integer add). */
+/* nuc_exp_weight on 8 lanes, +0 where !(y >= cutoff) (the scalar branch; NaN and -inf too),
+ * for y <= NUC_EXP_CEILING (kernels.h). Nothing is clamped: a lane below the cutoff computes
+ * garbage that the mask drops, none of it subnormal (the float steps stay far from 2^-126, and
+ * the exponent is built by an integer add). */
 NUC_INLINE __m256 nuc_expw_avx2(__m256 y)
 {
     const __m256 magic = _mm256_set1_ps(NUC_ROUND_MAGIC);
     const __m256 keep = _mm256_cmp_ps(y, _mm256_set1_ps(NUC_EXP_CUTOFF), _CMP_GE_OQ);
-    y = _mm256_min_ps(y, _mm256_set1_ps(NUC_EXP_CEILING));
     const __m256 t = _mm256_fmadd_ps(y, _mm256_set1_ps(NUC_LOG2E_16), magic);
     const __m256 k = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-NUC_LN2_16_HI), y);

@@ -9,15 +9,15 @@
 #define NUC_INLINE static inline __attribute__((always_inline))
 
 /* nuc_exp_weight on 16 lanes, +0 where a lane is not live or !(y >= cutoff) (the scalar
- * branch; NaN and -inf too). Only the ceiling is clamped: a lane below the cutoff computes
- * garbage that the mask drops, none of it subnormal (the float steps stay far from 2^-126, and
- * the exponent is built by an integer add), which saves the clamp's op on a busy port. */
+ * branch; NaN and -inf too), for y <= NUC_EXP_CEILING (kernels.h). Nothing is clamped: a lane
+ * below the cutoff computes garbage that the mask drops, none of it subnormal (the float steps
+ * stay far from 2^-126, and the exponent is built by an integer add); a clamp would cost an op
+ * on the busy ports. */
 NUC_INLINE __m512 nuc_expw_avx512(__m512 y, __mmask16 live)
 {
     const __m512 magic = _mm512_set1_ps(NUC_ROUND_MAGIC);
     const __mmask16 keep =
         _mm512_mask_cmp_ps_mask(live, y, _mm512_set1_ps(NUC_EXP_CUTOFF), _CMP_GE_OQ);
-    y = _mm512_min_ps(y, _mm512_set1_ps(NUC_EXP_CEILING));
     const __m512 t = _mm512_fmadd_ps(y, _mm512_set1_ps(NUC_LOG2E_16), magic);
     const __m512 k = _mm512_sub_ps(t, magic);
     __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-NUC_LN2_16_HI), y);
