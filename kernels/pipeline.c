@@ -691,8 +691,9 @@ static uint32_t logit_key(float x)
  * reads their weight). The weight is monotone in the logit, so a few weights of logits near a
  * kept member bound its group at once: nearly always it holds one logit, or logits whose
  * probabilities agree within the contract's margin, where any order is right. */
-/* Just under half the 1e-6 rank margin, as a distance in logits over T: a group of three floats
- * at logits in [4, 8) with T = 1 (two share the third's y by rounding) spans 0.954e-6. */
+/* Just under half the 1e-6 rank margin, as a distance in logits over T: with T = 1, logits in
+ * [4, 8) and the max in [8, 16), y's spacing is twice the logits', so a logit and its two
+ * neighbours can round to one y, a group that spans 0.954e-6. */
 #define RANK_SPREAD 0.49e-6
 
 static float weight_of(float x, float m, float inv_t)

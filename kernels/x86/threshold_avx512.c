@@ -225,8 +225,8 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
      * adds alone leave the adders idle). Each block lists its lanes as found, the first one
      * straight into vals, the other three into staging lists appended after it at the group's
      * end, which keeps the list ascending. (Keeping the other three blocks' masks and listing
-     * from them afterwards took 3 us more on a flat row at n = 128256: a second, unpredictable
-     * branch per vector.) */
+     * from them afterwards took 11.5 us where this takes 9.2, on a flat row at n = 128256 with
+     * a 7.1k band: a second, unpredictable branch per vector.) */
     enum { VECS = NUC_BLOCK / 16, WAYS = 4 };
     float stage_vals[WAYS - 1][NUC_BLOCK];
     uint32_t stage_idx[WAYS - 1][NUC_BLOCK];
