@@ -730,13 +730,12 @@ static keep rank_split_group(nuc_sampler *s, const nuc_kernels *kt, row_in in, s
     if (!(c.thr > 0.0f) || c.tie_end >= n)
         return c; /* no group is split */
     const float v = c.thr, xb = logit_at(kt, in, c.tie_end - 1); /* a kept member */
+    /* The group holds one logit (index order is rank order), or logits within the margin of
+     * each other: its ends are found a few floats apart (logits far from 0, whose spacing the
+     * window below may not hold: past 4 with T = 1), or floats inside the window around xb
+     * weigh otherwise. */
     const float xa = group_end(xb, v, m, inv_t, -INFINITY);
     const float xz = group_end(xb, v, m, inv_t, INFINITY);
-    if (xa == xb && xz == xb)
-        return c; /* one logit: index order is rank order */
-    /* Its logits lie within the margin of each other: the group's ends are a few floats apart
-     * (logits far from 0, whose spacing the window below may not hold: past 4 with T = 1), or
-     * floats inside the window around xb weigh otherwise. */
     const double spread = RANK_SPREAD / (double)inv_t;
     if ((double)xz - (double)xa <= 2.0 * spread)
         return c;

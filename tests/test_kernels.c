@@ -449,9 +449,9 @@ static void case_exp(const set *s, bufs *b, const float *x, size_t n, gen g, siz
     }
     if (n == 0 || g != G_NORMAL)
         return;
-    /* Weights at the ceiling (y = 88: k = 126, the largest finite weight) followed, in the same
-     * lane of their block, by another (the lane's sum is +inf) and by a NaN logit (weight +0):
-     * no candidate may be lost or invented around them. */
+    /* Weights at the ceiling (y = 88: k = 126, the largest weight, 1.65e38) followed, in the
+     * same lane of their block, by two more (the lane's sum overflows to +inf) and by a NaN
+     * logit (weight +0): no candidate may be lost or invented around them. */
     float *xm = (float *)x;
     for (size_t start = 0; start < n; start += NUC_BLOCK) {
         const size_t end = n - start < NUC_BLOCK ? n : start + NUC_BLOCK;
@@ -459,9 +459,9 @@ static void case_exp(const set *s, bufs *b, const float *x, size_t n, gen g, siz
             continue;
         size_t at = start + below(r, end - start);
         xm[at] = NUC_EXP_CEILING;
-        for (int more = 0; more < 2 && at + 16 < end; more++) {
+        for (int more = 0; more < 3 && at + 16 < end; more++) {
             at += 16 * (1 + below(r, (end - at - 1) / 16));
-            xm[at] = more ? NAN : NUC_EXP_CEILING;
+            xm[at] = more == 2 ? NAN : NUC_EXP_CEILING;
         }
     }
     const float m = 0.0f, los[] = {1e-3f, 0.5f, INFINITY};
