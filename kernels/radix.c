@@ -69,6 +69,63 @@ float nuc_hist_lower_edge(const nuc_hist *h, int d)
     return nuc_f32_from_bits(h->base + ((uint32_t)d << h->shift));
 }
 
+/* The cut among a few values, by selection: the largest value left and its ties, then the next,
+ * each group weighed whole (count * value, exact in double). A histogram level costs its 256
+ * buckets whatever the length (clearing and walking them); the few values a first level leaves
+ * take a few compares. `settled`: a level before found the cut among these values, so where
+ * rounding leaves it uncrossed it is the last group's last token (the levels' rule); else the
+ * cut lies after them all. */
+#define FEW 16
+
+static int crosses(nuc_cut_mode mode, size_t k, double target, size_t before, double above,
+                   size_t g, float v)
+{
+    return mode == NUC_CUT_COUNT ? before + g >= k : above + (double)g * (double)v > target;
+}
+
+static nuc_cut few_cut(const uint32_t *list, const float *vals, size_t len, nuc_cut_mode mode,
+                       size_t k, double target, double above, size_t before, int settled)
+{
+    nuc_cut cut = {.found = 0};
+    float v = INFINITY; /* the group taken last */
+    size_t g = 0;
+    for (;;) {
+        float next = 0.0f; /* the largest value below v (values are > 0) */
+        for (size_t j = 0; j < len; j++)
+            next = vals[j] < v && vals[j] > next ? vals[j] : next;
+        if (next == 0.0f)
+            break;
+        if (g > 0) { /* the group before next ranks before it */
+            before += g;
+            above += (double)g * (double)v;
+        }
+        v = next;
+        g = 0;
+        for (size_t j = 0; j < len; j++)
+            g += vals[j] == v;
+        if (crosses(mode, k, target, before, above, g, v))
+            break;
+    }
+    if (g == 0 || (!settled && !crosses(mode, k, target, before, above, g, v)))
+        return cut;
+    /* The group's tokens rank by index: the last one kept is found in closed form, as below. */
+    const double j =
+        mode == NUC_CUT_COUNT ? (double)(k - before - 1) : floor((target - above) / v);
+    const size_t last = j < (double)g ? (size_t)j : g - 1;
+    size_t at = 0;
+    for (size_t seen = 0;; at++)
+        if (vals[at] == v && seen++ == last)
+            break;
+    cut.found = 1;
+    cut.value = v;
+    cut.tie = last;
+    cut.index = list ? list[at] : 0;
+    cut.mass = above + (double)(last + 1) * (double)v;
+    cut.rank = before + last;
+    cut.group = g;
+    return cut;
+}
+
 nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float hi,
                       nuc_cut_mode mode, size_t k, double target, double above)
 {
@@ -78,6 +135,8 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
     size_t ranked_before = 0; /* list tokens known to rank before every token still in list */
     if (lo == hi && (mode == NUC_CUT_COUNT ? len < k : above + (double)len * lo <= target))
         return cut; /* a single value: the first level's test, without its histogram */
+    if (len <= FEW)
+        return few_cut(list, vals, len, mode, k, target, above, 0, 0);
     nuc_hist h;
     nuc_hist_range(&h, lo, hi);
     for (int level = 0; lo != hi; level++) {
@@ -125,6 +184,8 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
         len = kept;
         if (lo_bits == hi_bits)
             break; /* one value left: only ties remain */
+        if (len <= FEW)
+            return few_cut(list, vals, len, mode, k, target, above, ranked_before, 1);
         hist_span(&h, lo_bits, hi_bits - lo_bits + 1);
     }
     /* Every token left has the same weight v: ties, ranked by index. The mass before the j-th

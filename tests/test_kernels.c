@@ -14,6 +14,7 @@
 #include <string.h>
 #include "nucleus.h"
 #include "kernels.h"
+#include "radix.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h> /* MXCSR, for the DAZ / FTZ check of the widening */
 #endif
@@ -753,6 +754,110 @@ START_TEST(test_convert)
 }
 END_TEST
 
+/* ---- the radix cut (kernels/radix.c), shared by every set, against a ranking by sort ---- */
+typedef struct ranked {
+    float v;
+    uint32_t i;
+} ranked;
+
+static int by_rank(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v > y->v ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Lists of 1..80 weights (around the few-values path's 16), drawn from a few tied values, from
+ * a range a few floats wide, spread out, or a cluster a few hundred floats wide beside one far
+ * value (the cluster fills one bucket of the first level: a second level); the cut of rank k,
+ * and the mass cut at the middle of a token's span (no rounding can move it) or past the
+ * whole list. */
+START_TEST(test_radix_cut)
+{
+    enum { MAXL = 80 };
+    rng r = {0x7a11c0de};
+    ranked sorted[MAXL];
+    uint32_t list[MAXL];
+    float vals[MAXL], pool[4];
+    const int rounds = quick_mode() ? 3000 : 20000;
+    fails = 0;
+    for (int round = 0; round < rounds; round++) {
+        const size_t len = 1 + below(&r, MAXL);
+        const int shape = (int)below(&r, 4);
+        for (int c = 0; c < 4; c++)
+            pool[c] = (float)(0.01 + unif(&r));
+        const float base = (float)(0.001 + unif(&r));
+        uint32_t at = (uint32_t)below(&r, 1000);
+        float lo = INFINITY, hi = 0.0f;
+        for (size_t j = 0; j < len; j++) {
+            float v = shape == 0   ? pool[below(&r, 4)]
+                      : shape != 2 ? base
+                                   : (float)(0.001 + unif(&r));
+            if (shape == 1 || shape == 3)
+                for (size_t steps = below(&r, shape == 1 ? 6 : 400); steps > 0; steps--)
+                    v = nextafterf(v, 2.0f);
+            if (shape == 3 && j == 0)
+                v = 2.0f * base;
+            at += 1 + (uint32_t)below(&r, 3);
+            sorted[j] = (ranked){v, at};
+            lo = fminf(lo, v);
+            hi = fmaxf(hi, v);
+        }
+        if (below(&r, 4) == 0)
+            lo = nextafterf(lo, 0.0f); /* a range wider than its values */
+        qsort(sorted, len, sizeof *sorted, by_rank);
+        double prefix[MAXL + 1] = {0}; /* exclusive prefix masses in rank order */
+        const double above = below(&r, 2) ? 0.0 : unif(&r);
+        prefix[0] = above;
+        for (size_t j = 0; j < len; j++)
+            prefix[j + 1] = prefix[j] + sorted[j].v;
+        const int count_mode = below(&r, 2) == 0;
+        const size_t t = below(&r, len + 1); /* the token expected to end the kept side */
+        const size_t k = t + 1;
+        const double target = t < len ? (prefix[t] + prefix[t + 1]) / 2 : prefix[len] + 1.0;
+        /* The list in index order, as the pipeline passes it. */
+        ranked by_index[MAXL];
+        memcpy(by_index, sorted, len * sizeof *sorted);
+        for (size_t j = 1; j < len; j++) /* insertion sort by index */
+            for (size_t q = j; q > 0 && by_index[q - 1].i > by_index[q].i; q--) {
+                const ranked tmp = by_index[q];
+                by_index[q] = by_index[q - 1];
+                by_index[q - 1] = tmp;
+            }
+        for (size_t j = 0; j < len; j++) {
+            list[j] = by_index[j].i;
+            vals[j] = by_index[j].v;
+        }
+        const nuc_cut cut =
+            nuc_radix_cut(list, vals, len, lo, hi, count_mode ? NUC_CUT_COUNT : NUC_CUT_MASS, k,
+                          target, above);
+        char ctx[128];
+        snprintf(ctx, sizeof ctx, "radix cut round %d len %zu shape %d %s t %zu", round, len,
+                 shape, count_mode ? "count" : "mass", t);
+        if (t >= len) {
+            if (cut.found)
+                mismatch("%s: found token %u past the whole list", ctx, cut.index);
+            continue;
+        }
+        size_t tie = 0, group = 0;
+        for (size_t j = 0; j < len; j++) {
+            tie += sorted[j].v == sorted[t].v && j < t;
+            group += sorted[j].v == sorted[t].v;
+        }
+        if (!cut.found || cut.index != sorted[t].i || cut.value != sorted[t].v ||
+            cut.tie != tie || cut.rank != t || cut.group != group)
+            mismatch("%s: found %d token %u value %a tie %zu rank %zu group %zu; want token %u "
+                     "value %a tie %zu group %zu",
+                     ctx, cut.found, cut.index, (double)cut.value, cut.tie, cut.rank, cut.group,
+                     sorted[t].i, (double)sorted[t].v, tie, group);
+        else if (fabs(cut.mass - prefix[t + 1]) > 1e-12 * prefix[t + 1])
+            mismatch("%s: mass %a, want %a", ctx, cut.mass, prefix[t + 1]);
+    }
+    ASSERT_NO_FAILS();
+}
+END_TEST
+
 static Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -764,7 +869,8 @@ static Suite *kernels_suite(void)
                  {"exp_sum", test_exp_sum},
                  {"kept_sum_scale_kept", test_kept_sum_scale_kept},
                  {"bracket", test_bracket},
-                 {"convert", test_convert}};
+                 {"convert", test_convert},
+                 {"radix_cut", test_radix_cut}};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         TCase *tc = tcase_create(tests[i].name);
         tcase_set_timeout(tc, 600); /* the sweeps run minutes under valgrind or qemu */
