@@ -78,10 +78,16 @@ NUC_INLINE __m512i nuc_index16(size_t base)
  * store (the register form of vpcompressd is fast where its memory form is microcoded), so the
  * caller guarantees 16 writable slots at dst: in a pass that emits at most one index per
  * element, dst = out + (indices emitted so far) <= out + base, and base + 16 <= n. */
+NUC_INLINE size_t nuc_compress16_idx(uint32_t *dst, __m512i idx, __mmask16 k)
+{
+    _mm512_storeu_si512((void *)dst, _mm512_maskz_compress_epi32(k, idx));
+    return (size_t)__builtin_popcount(k);
+}
+
+/* The same with the indices base .. base + 15. */
 NUC_INLINE size_t nuc_compress16(uint32_t *dst, size_t base, __mmask16 k)
 {
-    _mm512_storeu_si512((void *)dst, _mm512_maskz_compress_epi32(k, nuc_index16(base)));
-    return (size_t)__builtin_popcount(k);
+    return nuc_compress16_idx(dst, nuc_index16(base), k);
 }
 
 /* The same for the last, partial vector of a row: writes exactly the emitted indices. */

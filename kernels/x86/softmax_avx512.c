@@ -18,15 +18,20 @@ typedef struct pass {
     double total;
 } pass;
 
-/* Appends the candidates of the whole block at start, read back from w (still in L1). */
+/* Appends the candidates of the whole block at start, read back from w (still in L1). The
+ * indices are stepped along, one add a pair of vectors where building them from j took a
+ * broadcast and an add a vector (the exp pass over a 32000-token row whose every block lists:
+ * 1-3%). */
 NUC_INLINE void list_block(pass *p, const float *w, size_t start)
 {
-    for (size_t j = start; j < start + NUC_BLOCK; j += 32) {
+    const __m512i sixteen = _mm512_set1_epi32(16), step = _mm512_add_epi32(sixteen, sixteen);
+    __m512i idx = nuc_index16(start);
+    for (size_t j = start; j < start + NUC_BLOCK; j += 32, idx = _mm512_add_epi32(idx, step)) {
         const __mmask16 ka = _mm512_cmp_ps_mask(_mm512_loadu_ps(w + j), p->lo, _CMP_GE_OQ);
         const __mmask16 kb = _mm512_cmp_ps_mask(_mm512_loadu_ps(w + j + 16), p->lo, _CMP_GE_OQ);
         if (!_kortestz_mask16_u8(ka, kb)) {
-            p->nc += nuc_compress16(p->cand + p->nc, j, ka);
-            p->nc += nuc_compress16(p->cand + p->nc, j + 16, kb);
+            p->nc += nuc_compress16_idx(p->cand + p->nc, idx, ka);
+            p->nc += nuc_compress16_idx(p->cand + p->nc, _mm512_add_epi32(idx, sixteen), kb);
         }
     }
 }
