@@ -83,13 +83,28 @@ static int crosses(nuc_cut_mode mode, size_t k, double target, size_t before, do
     return mode == NUC_CUT_COUNT ? before + g >= k : above + (double)g * (double)v > target;
 }
 
+/* The cut inside a group of g tokens of weight v that holds it, `before` list tokens of mass
+ * `above` ranking before the group. Its tokens rank by index and the mass before the j-th of
+ * them is above + j * v, so the last one kept is found without walking them (its index is
+ * the caller's to find). */
+static nuc_cut group_cut(nuc_cut_mode mode, size_t k, double target, double above, size_t before,
+                         float v, size_t g)
+{
+    const double j =
+        mode == NUC_CUT_COUNT ? (double)(k - before - 1) : floor((target - above) / v);
+    const size_t last = j < (double)g ? (size_t)j : g - 1;
+    return (nuc_cut){.found = 1, .value = v, .tie = last,
+                     .mass = above + (double)(last + 1) * (double)v, .rank = before + last,
+                     .group = g};
+}
+
 static nuc_cut few_cut(const uint32_t *list, const float *vals, size_t len, nuc_cut_mode mode,
                        size_t k, double target, double above, size_t before, int settled)
 {
-    nuc_cut cut = {.found = 0};
     float v = INFINITY; /* the group taken last */
     size_t g = 0;
-    for (;;) {
+    int crossed = 0;
+    while (!crossed) {
         float next = 0.0f; /* the largest value below v (values are > 0) */
         for (size_t j = 0; j < len; j++)
             next = vals[j] < v && vals[j] > next ? vals[j] : next;
@@ -103,26 +118,16 @@ static nuc_cut few_cut(const uint32_t *list, const float *vals, size_t len, nuc_
         g = 0;
         for (size_t j = 0; j < len; j++)
             g += vals[j] == v;
-        if (crosses(mode, k, target, before, above, g, v))
-            break;
+        crossed = crosses(mode, k, target, before, above, g, v);
     }
-    if (g == 0 || (!settled && !crosses(mode, k, target, before, above, g, v)))
-        return cut;
-    /* The group's tokens rank by index: the last one kept is found in closed form, as below. */
-    const double j =
-        mode == NUC_CUT_COUNT ? (double)(k - before - 1) : floor((target - above) / v);
-    const size_t last = j < (double)g ? (size_t)j : g - 1;
-    size_t at = 0;
+    if (g == 0 || (!crossed && !settled))
+        return (nuc_cut){.found = 0};
+    nuc_cut cut = group_cut(mode, k, target, above, before, v, g);
+    size_t at = 0; /* the group's cut.tie-th token in the list */
     for (size_t seen = 0;; at++)
-        if (vals[at] == v && seen++ == last)
+        if (vals[at] == v && seen++ == cut.tie)
             break;
-    cut.found = 1;
-    cut.value = v;
-    cut.tie = last;
     cut.index = list ? list[at] : 0;
-    cut.mass = above + (double)(last + 1) * (double)v;
-    cut.rank = before + last;
-    cut.group = g;
     return cut;
 }
 
@@ -188,22 +193,8 @@ nuc_cut nuc_radix_cut(uint32_t *list, float *vals, size_t len, float lo, float h
             return few_cut(list, vals, len, mode, k, target, above, ranked_before, 1);
         hist_span(&h, lo_bits, hi_bits - lo_bits + 1);
     }
-    /* Every token left has the same weight v: ties, ranked by index. The mass before the j-th
-     * of them is above + j * v, so the last one kept is found without walking them. */
-    const double v = vals[0];
-    size_t last;
-    if (mode == NUC_CUT_COUNT) {
-        last = k - ranked_before - 1;
-    } else {
-        const double j = floor((target - above) / v);
-        last = j < (double)(len - 1) ? (size_t)j : len - 1;
-    }
-    cut.found = 1;
-    cut.value = vals[0];
-    cut.tie = last;
-    cut.index = list ? list[last] : 0;
-    cut.mass = above + (double)(last + 1) * v;
-    cut.rank = ranked_before + last;
-    cut.group = len;
+    /* Every token left has the same weight: one group, in list (index) order. */
+    cut = group_cut(mode, k, target, above, ranked_before, vals[0], len);
+    cut.index = list ? list[cut.tie] : 0;
     return cut;
 }

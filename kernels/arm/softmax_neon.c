@@ -37,8 +37,8 @@ static inline float32x4_t nuc_expw_neon(float32x4_t y)
     p = vmulq_f32(p, vreinterpretq_f32_u8(vqtbl4q_u8(table, vreinterpretq_u8_u32(at))));
     /* times 2^k as an integer add of k to the exponent field: the scalar multiply is exact
      * (the product is normal, expw.h), so the bits are the same, with no second float multiply
-     * and no float-to-int conversion. K << 19 is k << 23 plus j in bits 19-22, which the mask clears
-     * (the bits of 1.5 * 2^23 above K shift out). */
+     * and no float-to-int conversion. K << 19 is k << 23 plus j in bits 19-22, which the mask
+     * clears (the bits of 1.5 * 2^23 above K shift out). */
     const uint32x4_t e = vandq_u32(vshlq_n_u32(tb, 19), vdupq_n_u32(0xff800000u));
     const uint32x4_t v = vaddq_u32(vreinterpretq_u32_f32(p), e);
     return vreinterpretq_f32_u32(vandq_u32(v, live));

@@ -275,7 +275,6 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
         else
             bracket_group(w, start, vlo, vhi, positive, base, span, acc, idx, vals, &c,
                           stage_idx, stage_vals, staged, 0);
-        dense = c - c0 + staged[0] + staged[1] + staged[2] > DENSE_LISTED;
         /* Whole vectors: the slots past the count are scratch, and c + a rounded-up stage
          * stays within the group's own elements. */
         for (int b = 0; b < WAYS - 1; b++) {
@@ -286,6 +285,7 @@ NUC_INLINE double bracket_sums(const float *w, size_t n, float lo, float hi, flo
             }
             c += staged[b];
         }
+        dense = c - c0 > DENSE_LISTED;
         for (int b = 0; b < WAYS; b++) {
             const float s = nuc_lane_fold_avx512(acc[b]);
             bsum[start / NUC_BLOCK + b] = s;
